@@ -1,0 +1,120 @@
+"""Helpers shared by the handler unit tests (a unique module name: no clash with others)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
+if str(FUNCTIONS_DIR) not in sys.path:
+    sys.path.insert(0, str(FUNCTIONS_DIR))
+
+# Re-exported for the fixtures; needs the sys.path entry above.
+from common import aws as aws  # noqa: E402
+from common import config as config  # noqa: E402
+
+TABLE = "skybook-test"
+BUS = "skybook-test-bus"
+SENDER = "bookings@skybook.example"
+REGION = "us-east-1"
+TEMPLATES_DIR = FUNCTIONS_DIR / "send_booking_receipt" / "templates"
+
+
+def load_handler(name: str) -> ModuleType:
+    """Import ``functions/<name>/app.py`` as module ``skybook_fn_<name>``."""
+    module_name = f"skybook_fn_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, FUNCTIONS_DIR / name / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Context:
+    """The bits of a Lambda context object the handlers read."""
+
+    aws_request_id = "req-123"
+    function_name = "test-function"
+
+
+class Bus:
+    """The custom bus with a catch-all rule into an SQS queue, to observe published events."""
+
+    def __init__(self) -> None:
+        self.events = boto3.client("events", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.events.create_event_bus(Name=BUS)
+        self.queue_url = self.sqs.create_queue(QueueName="observer")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.events.put_rule(
+            Name="observe-all",
+            EventBusName=BUS,
+            EventPattern=json.dumps({"source": ["bookFlight", "registerBooking"]}),
+        )
+        self.events.put_targets(
+            Rule="observe-all", EventBusName=BUS, Targets=[{"Id": "q", "Arn": arn}]
+        )
+
+    def received(self) -> list[dict[str, Any]]:
+        """Drain the queue: the events published so far, oldest first as far as SQS allows."""
+        out: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return out
+            for message in messages:
+                out.append(json.loads(message["Body"]))
+                self.sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+
+def seed_flight(ddb: Any, destination: str, flight_date: str, seats: int) -> None:
+    """Seed a flight the way tools and e2e tests do: keys and availableSeats only."""
+    ddb.put_item(
+        TableName=TABLE,
+        Item={
+            "PK": {"S": f"DESTINATION#{destination}"},
+            "SK": {"S": flight_date},
+            "availableSeats": {"N": str(seats)},
+        },
+    )
+
+
+def flight_seats(ddb: Any, destination: str, flight_date: str) -> int | None:
+    item = ddb.get_item(
+        TableName=TABLE,
+        Key={"PK": {"S": f"DESTINATION#{destination}"}, "SK": {"S": flight_date}},
+        ConsistentRead=True,
+    ).get("Item")
+    return int(item["availableSeats"]["N"]) if item else None
+
+
+def booking_item(ddb: Any, booking_id: str) -> dict[str, Any] | None:
+    item = ddb.get_item(
+        TableName=TABLE,
+        Key={"PK": {"S": f"BOOKING#{booking_id}"}, "SK": {"S": "BOOKING"}},
+        ConsistentRead=True,
+    ).get("Item")
+    return item or None
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Parse captured stdout, asserting every line is one JSON object."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]
+    assert all(isinstance(p, dict) for p in parsed)
+    return parsed
