@@ -37,7 +37,9 @@ def describe(sandbox: Sandbox) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("command", choices=["serve", "start", "stop", "status"])
-    parser.add_argument("--name", default="default", help="sandbox folder name under .skybook/sandboxes")
+    parser.add_argument(
+        "--name", default=None, help="sandbox folder under .skybook/sandboxes (default: default)"
+    )
     parser.add_argument("--port", type=int, default=None, help="gateway port (default 4566 or SKYBOOK_PORT)")
     args = parser.parse_args(argv)
     sandbox = Sandbox(SandboxSettings.from_env(name=args.name, port=args.port))

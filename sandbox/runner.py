@@ -61,6 +61,8 @@ class SandboxSettings:
     @classmethod
     def from_env(cls, **overrides: Any) -> SandboxSettings:
         values: dict[str, Any] = {}
+        if name := os.environ.get("SKYBOOK_SANDBOX"):
+            values["name"] = name
         if port := os.environ.get("SKYBOOK_PORT"):
             values["port"] = int(port)
         if services := os.environ.get("SKYBOOK_SERVICES"):

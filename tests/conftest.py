@@ -1,0 +1,96 @@
+"""Fixtures shared by every test: the sandbox under test and AWS clients for it.
+
+The sandbox is, in order of preference:
+- an already running one, when ``LOCALSTACK_ENDPOINT`` is set (e.g. ``docker compose up``);
+- LocalStack in Docker via testcontainers, when ``SKYBOOK_TEST_DOCKER=1`` and Docker is present;
+- otherwise the embedded sandbox, started once per session on a free port (so it never
+  collides with a running ``up``) and always stopped at the end, also on failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+REGION = "us-east-1"
+
+
+@dataclass
+class SandboxUnderTest:
+    """What tests need to know of the sandbox, whatever runs it."""
+
+    endpoint: str
+    kind: str  # "embedded" | "external" | "docker"
+    embedded: Any = None  # sandbox.runner.Sandbox when kind == "embedded"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            **kwargs,
+        )
+
+    @property
+    def lambda_log_dir(self) -> Path | None:
+        return self.embedded.lambda_log_dir if self.embedded else None
+
+
+def _docker_sandbox() -> Iterator[SandboxUnderTest]:
+    from testcontainers.community.localstack import (  # type: ignore[import-not-found]
+        LocalStackContainer,
+    )
+
+    image = os.environ.get("LOCALSTACK_IMAGE", "localstack/localstack:4.14.0")
+    with LocalStackContainer(image=image).with_env(
+        "LAMBDA_DOCKER_NETWORK", "bridge"
+    ) as container:
+        yield SandboxUnderTest(endpoint=container.get_url(), kind="docker")
+
+
+def _prune_old_test_sandboxes() -> None:
+    """Keep only the folders (logs) of test sandboxes from the last run or still running."""
+    import shutil
+
+    from sandbox.paths import Paths
+    from sandbox.runner import Sandbox, SandboxSettings
+
+    root = Paths.from_env().sandboxes
+    for folder in root.glob("test-*") if root.exists() else []:
+        if Sandbox(SandboxSettings(name=folder.name)).record() is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxUnderTest]:
+    if endpoint := os.environ.get("LOCALSTACK_ENDPOINT"):
+        yield SandboxUnderTest(endpoint=endpoint.rstrip("/"), kind="external")
+        return
+    if os.environ.get("SKYBOOK_TEST_DOCKER") == "1":
+        yield from _docker_sandbox()
+        return
+    from sandbox.runner import Sandbox, SandboxSettings, free_port
+
+    _prune_old_test_sandboxes()
+    port = free_port()
+    embedded = Sandbox(SandboxSettings.from_env(name=f"test-{port}", port=port))
+    embedded.start()
+    try:
+        yield SandboxUnderTest(endpoint=embedded.endpoint, kind="embedded", embedded=embedded)
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def aws(sandbox: SandboxUnderTest) -> Callable[..., Any]:
+    """``aws("lambda")`` -> a boto3 client for the sandbox."""
+    return sandbox.client
