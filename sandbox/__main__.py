@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--name", default=None, help="sandbox folder under .skybook/sandboxes (default: default)"
     )
-    parser.add_argument("--port", type=int, default=None, help="gateway port (default 4566 or SKYBOOK_PORT)")
+    parser.add_argument(
+        "--port", type=int, default=None, help="gateway port (default 4566 or SKYBOOK_PORT)"
+    )
     args = parser.parse_args(argv)
     sandbox = Sandbox(SandboxSettings.from_env(name=args.name, port=args.port))
     try:

@@ -1,1 +1,1 @@
-"""The user's door: the ``skybook`` CLI (up, down, status, ...) that puts sandbox and app together."""
+"""The user's door: the ``skybook`` CLI that puts the sandbox and the app together."""

@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="start the sandbox, deploy the app, seed flights")
-    up.add_argument("--detach", action="store_true", help="return once ready; ./scripts/down stops it")
+    up.add_argument(
+        "--detach", action="store_true", help="return once ready; ./scripts/down stops it"
+    )
     up.add_argument("--docker", action="store_true", help="run docker-compose.yml instead")
     up.add_argument("--port", type=int, help="gateway port (default 4566 or SKYBOOK_PORT)")
     up.add_argument("--no-deploy", action="store_true", help="only the sandbox, no app")

@@ -51,9 +51,7 @@ def _docker_sandbox() -> Iterator[SandboxUnderTest]:
     )
 
     image = os.environ.get("LOCALSTACK_IMAGE", "localstack/localstack:4.14.0")
-    with LocalStackContainer(image=image).with_env(
-        "LAMBDA_DOCKER_NETWORK", "bridge"
-    ) as container:
+    with LocalStackContainer(image=image).with_env("LAMBDA_DOCKER_NETWORK", "bridge") as container:
         yield SandboxUnderTest(endpoint=container.get_url(), kind="docker")
 
 

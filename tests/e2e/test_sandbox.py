@@ -51,7 +51,11 @@ def test_ses_templated_email_is_captured(sandbox, aws) -> None:  # type: ignore[
     ses = aws("ses")
     ses.verify_email_identity(EmailAddress="sender@runner.test")
     ses.create_template(
-        Template={"TemplateName": "runnerCheck", "SubjectPart": "Hi {{name}}", "HtmlPart": "<b>x</b>"}
+        Template={
+            "TemplateName": "runnerCheck",
+            "SubjectPart": "Hi {{name}}",
+            "HtmlPart": "<b>x</b>",
+        }
     )
     message_id = ses.send_templated_email(
         Source="sender@runner.test",
