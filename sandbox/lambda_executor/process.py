@@ -1,0 +1,254 @@
+"""One function process as seen from the executor: spawn, framed control pipes, log capture.
+
+Kept free of LocalStack imports so it can be tested (and reasoned about) on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import struct
+import subprocess
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+from queue import SimpleQueue
+from typing import Any
+
+RUNTIME_FILE = Path(__file__).with_name("runtime.py")
+# Must match runtime.LOG_MARKER (runtime.py cannot import from here, nor we from it).
+LOG_MARKER = b"\x00SKYBOOK-LOG-END\x00"
+_HEADER = struct.Struct(">I")
+
+
+class ProcessGone(Exception):
+    """The function process closed its control pipe (it exited or was killed)."""
+
+
+class _Spawner:
+    """Starts every function process from one long-lived thread.
+
+    PR_SET_PDEATHSIG (set by runtime.py) fires when the *thread* that forked the child exits, not
+    the process; LocalStack's invocation threads come and go, so forking from them would kill
+    warm functions at random.
+    """
+
+    def __init__(self) -> None:
+        self._queue: SimpleQueue[tuple[Future[subprocess.Popen[bytes]], list[str], dict]] = (
+            SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="skybook-lambda-spawner", daemon=True
+                )
+                self._thread.start()
+        future: Future[subprocess.Popen[bytes]] = Future()
+        self._queue.put((future, args, kwargs))
+        return future.result()
+
+    def _run(self) -> None:
+        while True:
+            future, args, kwargs = self._queue.get()
+            try:
+                future.set_result(subprocess.Popen(args, **kwargs))
+            except BaseException as e:
+                future.set_exception(e)
+
+
+_SPAWNER = _Spawner()
+
+
+class _LogPipe:
+    """Reads the function's fd 1/2 in a thread; hands out the output up to each LOG_MARKER."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buf = bytearray()
+        self._eof = False
+        self._cond = threading.Condition()
+        threading.Thread(target=self._run, name="skybook-lambda-logs", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            while chunk := os.read(self._fd, 65536):
+                with self._cond:
+                    self._buf += chunk
+                    self._cond.notify_all()
+        except OSError:
+            pass
+        finally:
+            os.close(self._fd)
+            with self._cond:
+                self._eof = True
+                self._cond.notify_all()
+
+    def take(self, timeout: float) -> str:
+        """Output up to the next marker; all that is there after ``timeout`` or at EOF."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                idx = self._buf.find(LOG_MARKER)
+                if idx >= 0:
+                    out = bytes(self._buf[:idx])
+                    del self._buf[: idx + len(LOG_MARKER)]
+                    break
+                remaining = deadline - time.monotonic()
+                if self._eof or remaining <= 0:
+                    out = bytes(self._buf)
+                    self._buf.clear()
+                    break
+                self._cond.wait(remaining)
+        return out.decode("utf-8", errors="replace")
+
+
+class FunctionProcess:
+    """A running runtime.py: send it messages, receive its replies, collect its output."""
+
+    def __init__(
+        self,
+        interpreter: str,
+        env: dict[str, str],
+        cwd: str,
+        init_message: dict[str, Any],
+    ) -> None:
+        ctl_in_r, ctl_in_w = os.pipe()  # executor -> runtime
+        ctl_out_r, ctl_out_w = os.pipe()  # runtime -> executor
+        log_r, log_w = os.pipe()  # runtime fd 1 + 2 -> executor
+        try:
+            self.popen = _SPAWNER.popen(
+                [
+                    interpreter,
+                    "-I",  # no PYTHON* env vars, no user site, no script dir on sys.path
+                    "-S",  # no site-packages of the interpreter: runtime.py sets sys.path
+                    "-u",  # unbuffered stdio: prints survive a crash or a timeout kill
+                    str(RUNTIME_FILE),
+                    str(ctl_in_r),
+                    str(ctl_out_w),
+                    str(os.getpid()),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log_w,
+                stderr=log_w,
+                pass_fds=(ctl_in_r, ctl_out_w),
+                env=env,
+                cwd=cwd,
+                start_new_session=True,  # own process group: stop() kills what it started too
+            )
+        finally:
+            for fd in (ctl_in_r, ctl_out_w, log_w):
+                os.close(fd)
+        self.pid = self.popen.pid
+        self._in = ctl_in_w
+        self._out = ctl_out_r
+        self._poll = select.poll()
+        self._poll.register(self._out, select.POLLIN)
+        self.logs = _LogPipe(log_r)
+        self.started = time.perf_counter()
+        self.last_maxrss_kb = 0
+        self._closed = False
+        self.send(init_message)
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = json.dumps(message).encode()
+        try:
+            os.write(self._in, _HEADER.pack(len(data)))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._in, view) :]
+        except (BrokenPipeError, OSError) as e:
+            raise ProcessGone(str(e)) from e
+
+    def recv(self, deadline: float | None) -> dict[str, Any]:
+        """Next reply; TimeoutError once ``deadline`` (time.monotonic()) passes."""
+        header = self._read_exact(_HEADER.size, deadline)
+        message: dict[str, Any] = json.loads(self._read_exact(_HEADER.unpack(header)[0], deadline))
+        if "maxrss_kb" in message:
+            self.last_maxrss_kb = message["maxrss_kb"]
+        return message
+
+    def _read_exact(self, n: int, deadline: float | None) -> bytes:
+        chunks: list[bytes] = []
+        while n:
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._poll.poll(max(1, int(remaining * 1000))):
+                    raise TimeoutError
+            try:
+                chunk = os.read(self._out, min(n, 1 << 20))
+            except OSError as e:
+                raise ProcessGone(str(e)) from e
+            if not chunk:
+                raise ProcessGone("control pipe closed")
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def kill(self) -> None:
+        """Kill the process group (the function's children too) and reap the process."""
+        if self.popen.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+        self.wait()
+
+    def wait(self, timeout: float = 5.0) -> int | None:
+        try:
+            code = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._close()
+        return code
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            for fd in (self._in, self._out):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def exit_description(self) -> str:
+        """The process's end as Go's os.ProcessState prints it (what AWS's messages contain)."""
+        code = self.popen.returncode
+        if code is None:
+            return "unknown"
+        if code < 0:
+            try:
+                name = signal.strsignal(-code) or f"signal {-code}"
+            except ValueError:
+                name = f"signal {-code}"
+            return f"signal: {name.lower()}"
+        return f"exit status {code}"
+
+
+def interpreter_version(executable: str, timeout: float = 10.0) -> tuple[str, str] | None:
+    """(real executable, "3.X") if ``executable`` runs, else None (pyenv shims may not)."""
+    try:
+        out = subprocess.run(
+            [
+                executable,
+                "-I",
+                "-S",
+                "-c",
+                "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+            stdin=subprocess.DEVNULL,
+        ).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    real = out[0].strip() or executable
+    return real, out[1].strip()
+
+
+__all__ = ["LOG_MARKER", "RUNTIME_FILE", "FunctionProcess", "ProcessGone", "interpreter_version"]
