@@ -1,2 +1,4 @@
-"""Lambda function book_flight: the handler is app.handler (this file only lets type checkers
-tell the four app.py modules apart; Lambda ignores it)."""
+"""Lambda function book_flight; the handler is app.handler.
+
+This file only lets type checkers tell the four app.py modules apart; Lambda ignores it.
+"""

@@ -79,19 +79,19 @@ class BoundLogger:
                 level, message, exc_info=exc_info, extra={"fields": {**self.fields, **fields}}
             )
 
-    def debug(self, message: str, **fields: Any) -> None:
+    def debug(self, message: str, /, **fields: Any) -> None:
         self._log(logging.DEBUG, message, False, fields)
 
-    def info(self, message: str, **fields: Any) -> None:
+    def info(self, message: str, /, **fields: Any) -> None:
         self._log(logging.INFO, message, False, fields)
 
-    def warning(self, message: str, **fields: Any) -> None:
+    def warning(self, message: str, /, **fields: Any) -> None:
         self._log(logging.WARNING, message, False, fields)
 
-    def error(self, message: str, **fields: Any) -> None:
+    def error(self, message: str, /, **fields: Any) -> None:
         self._log(logging.ERROR, message, False, fields)
 
-    def exception(self, message: str, **fields: Any) -> None:
+    def exception(self, message: str, /, **fields: Any) -> None:
         """Log at ERROR with the current exception's type, message and traceback."""
         self._log(logging.ERROR, message, True, fields)
 

@@ -114,12 +114,16 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     return {"status": "SENT", "messageId": message_id, "template": template}
 
 
-def _template_data(booking: store.Booking) -> dict[str, Any]:
-    """The template variables, re-validated (they go into HTML unescaped)."""
-    data: dict[str, Any] = {
+def _template_data(booking: store.Booking) -> dict[str, str]:
+    """The template variables, re-validated (they go into HTML unescaped).
+
+    All values are strings: SES renders numbers fine, but moto's renderer (used by
+    LocalStack's TestRenderTemplate, handy for previewing the inbox) fails on non-strings.
+    """
+    data: dict[str, str] = {
         "destination": check_destination(booking.destination),
         "flightDate": check_flight_date(booking.flightDate),
-        "numberOfSeats": check_number_of_seats(booking.numberOfSeats),
+        "numberOfSeats": str(check_number_of_seats(booking.numberOfSeats)),
         "bookingId": check_booking_id(booking.bookingId),
     }
     check_email(booking.bookerEmail)

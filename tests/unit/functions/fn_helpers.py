@@ -118,3 +118,11 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     parsed = [json.loads(line) for line in lines]
     assert all(isinstance(p, dict) for p in parsed)
     return parsed
+
+
+def sent_emails() -> list[Any]:
+    """Messages moto's SES accepted (moto keeps them in its backend)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)

@@ -1,0 +1,89 @@
+"""The shared pieces on their own: log lines, faults, config, events publishing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from common import config, events, faults, log, responses
+from fn_helpers import json_lines
+
+
+def test_log_lines_are_json_with_bound_fields(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "bookFlight")
+
+    class Ctx:
+        aws_request_id = "r1"
+
+    logger = log.get_logger(Ctx()).bind(bookingId="b1")
+    logger.info("first", seats=2)
+    logger.bind(extra="x").warning("second\nwith newline", message="clash")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logger.exception("third")
+    lines = json_lines(capsys.readouterr().out)
+    assert len(lines) == 3
+    assert all(line["bookingId"] == "b1" and line["awsRequestId"] == "r1" for line in lines)
+    assert all(line["function"] == "bookFlight" for line in lines)
+    assert lines[0]["seats"] == 2 and lines[0]["level"] == "INFO"
+    assert lines[1]["message"] == "second\nwith newline"
+    assert lines[1]["field_message"] == "clash"
+    assert lines[2]["error"] == "ValueError: boom" and "Traceback" in lines[2]["traceback"]
+
+
+def test_faults_default_off() -> None:
+    faults.check("")
+    faults.check('{"failUntil": "2000-01-01T00:00:00Z"}')
+    faults.check("{}")
+
+
+def test_faults_fail_until_compares_with_now() -> None:
+    switch = '{"failUntil": "2030-01-01T00:00:00Z"}'
+    with pytest.raises(faults.InjectedFault):
+        faults.check(switch, now=datetime(2029, 12, 31, tzinfo=UTC))
+    faults.check(switch, now=datetime(2030, 1, 1, 0, 0, 1, tzinfo=UTC))
+
+
+def test_config_defaults() -> None:
+    cfg = config.Config.from_env({})
+    assert cfg.receipt_template_name == "bookingReceiptTemplate"
+    assert cfg.rejection_template_name == "bookingRejectedTemplate"
+    assert (cfg.seats_per_flight, cfg.days_ahead) == (2, 0)
+    with pytest.raises(config.ConfigError, match="TABLE_NAME"):
+        cfg.need("table_name")
+
+
+def test_put_event_raises_on_failed_entry() -> None:
+    class Client:
+        def __init__(self, response: dict[str, Any]) -> None:
+            self.response = response
+            self.calls: list[dict[str, Any]] = []
+
+        def put_events(self, **kwargs: Any) -> dict[str, Any]:
+            self.calls.append(kwargs)
+            return self.response
+
+    ok = Client({"FailedEntryCount": 0, "Entries": [{"EventId": "e1"}]})
+    assert events.put_event(ok, "bus", "src", "type", {"a": 1}) == "e1"
+    [entry] = ok.calls[0]["Entries"]
+    assert entry == {
+        "EventBusName": "bus",
+        "Source": "src",
+        "DetailType": "type",
+        "Detail": '{"a": 1}',
+    }
+    failed = Client({"FailedEntryCount": 1, "Entries": [{"ErrorCode": "X", "ErrorMessage": "y"}]})
+    with pytest.raises(events.PublishError, match="X y"):
+        events.put_event(failed, "bus", "src", "type", {})
+
+
+def test_json_response_shape() -> None:
+    response = responses.error(404, "Flight not found")
+    assert response["statusCode"] == 404
+    assert response["headers"] == {"Content-Type": "application/json"}
+    assert json.loads(response["body"]) == {"message": "Flight not found"}

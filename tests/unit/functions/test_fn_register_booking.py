@@ -1,0 +1,265 @@
+"""registerBooking: the conditional transaction, rejection, duplicates, bad input, faults."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fn_helpers import booking_item, flight_seats, json_lines, load_handler, seed_flight
+
+app = load_handler("register_booking")
+
+DATE = "2030-01-15"
+
+
+def flight_booked(seats: int = 2, **changes: Any) -> dict[str, Any]:
+    detail = {
+        "bookingId": str(uuid.uuid4()),
+        "destination": "CDG",
+        "flightDate": DATE,
+        "numberOfSeats": seats,
+        "bookerEmail": "ada@example.com",
+        "requestedAt": "2030-01-01T10:00:00.000+00:00",
+        **changes,
+    }
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "source": "bookFlight",
+        "detail-type": "flightBooked",
+        "detail": detail,
+    }
+
+
+def test_confirm_decrements_seats_and_stores_booking(
+    ddb: Any, bus: Any, context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_flight(ddb, "CDG", DATE, 3)
+    event = flight_booked(2)
+    booking_id = event["detail"]["bookingId"]
+
+    result = app.handler(event, context)
+
+    assert result == {"bookingId": booking_id, "status": "CONFIRMED", "duplicate": False}
+    assert flight_seats(ddb, "CDG", DATE) == 1
+    item = booking_item(ddb, booking_id)
+    assert item is not None
+    assert item["status"] == {"S": "CONFIRMED"}
+    assert item["itemType"] == {"S": "BOOKING"}
+    assert item["numberOfSeats"] == {"N": "2"}
+    assert item["bookerEmail"] == {"S": "ada@example.com"}
+    assert "reason" not in item and "notification" not in item
+
+    [published] = bus.received()
+    assert published["source"] == "registerBooking"
+    assert published["detail-type"] == "bookingConfirmed"
+    assert published["detail"]["bookingId"] == booking_id
+    assert published["detail"]["status"] == "CONFIRMED"
+    assert published["detail"]["numberOfSeats"] == 2
+    assert "reason" not in published["detail"]
+
+    lines = json_lines(capsys.readouterr().out)
+    assert lines and all(line["bookingId"] == booking_id for line in lines)
+
+
+def test_exactly_the_last_seats_can_be_booked(ddb: Any, bus: Any, context: Any) -> None:
+    seed_flight(ddb, "CDG", DATE, 2)
+    assert app.handler(flight_booked(2), context)["status"] == "CONFIRMED"
+    assert flight_seats(ddb, "CDG", DATE) == 0
+
+
+def test_not_enough_seats_is_rejected(ddb: Any, bus: Any, context: Any) -> None:
+    seed_flight(ddb, "CDG", DATE, 1)
+    event = flight_booked(2)
+    booking_id = event["detail"]["bookingId"]
+
+    result = app.handler(event, context)
+
+    assert result["status"] == "REJECTED"
+    assert flight_seats(ddb, "CDG", DATE) == 1
+    item = booking_item(ddb, booking_id)
+    assert item is not None
+    assert item["status"] == {"S": "REJECTED"}
+    assert item["reason"] == {"S": "Not enough seats for this flight"}
+    [published] = bus.received()
+    assert published["detail-type"] == "bookingRejected"
+    assert published["detail"]["reason"] == "Not enough seats for this flight"
+    assert published["detail"]["status"] == "REJECTED"
+
+
+def test_missing_flight_is_rejected(ddb: Any, bus: Any, context: Any) -> None:
+    event = flight_booked(1)
+    assert app.handler(event, context)["status"] == "REJECTED"
+    item = booking_item(ddb, event["detail"]["bookingId"])
+    assert item is not None and item["reason"] == {"S": "Flight not found"}
+    assert flight_seats(ddb, "CDG", DATE) is None  # no flight was created by the update
+    assert [e["detail-type"] for e in bus.received()] == ["bookingRejected"]
+
+
+def test_second_booking_cannot_overbook(ddb: Any, bus: Any, context: Any) -> None:
+    seed_flight(ddb, "CDG", DATE, 2)
+    first, second = flight_booked(2), flight_booked(1)
+    assert app.handler(first, context)["status"] == "CONFIRMED"
+    assert app.handler(second, context)["status"] == "REJECTED"
+    assert flight_seats(ddb, "CDG", DATE) == 0
+
+
+@pytest.mark.parametrize("seats", [3, 1])
+def test_duplicate_delivery_decrements_once_and_reemits(
+    ddb: Any, bus: Any, context: Any, seats: int
+) -> None:
+    """Same event twice (e.g. a crash after the write, before PutEvents): one decrement."""
+    seed_flight(ddb, "CDG", DATE, seats)
+    event = flight_booked(1)
+    first = app.handler(event, context)
+    second = app.handler(event, context)
+
+    assert first["status"] == second["status"] == "CONFIRMED"
+    assert (first["duplicate"], second["duplicate"]) == (False, True)
+    assert flight_seats(ddb, "CDG", DATE) == seats - 1
+    published = bus.received()
+    assert [e["detail-type"] for e in published] == ["bookingConfirmed", "bookingConfirmed"]
+    assert published[0]["detail"] == published[1]["detail"]
+
+
+def test_duplicate_of_rejected_booking_reemits_rejection(ddb: Any, bus: Any, context: Any) -> None:
+    seed_flight(ddb, "CDG", DATE, 0)
+    event = flight_booked(1)
+    app.handler(event, context)
+    seed_flight(ddb, "CDG", DATE, 5)  # seats appear later: the stored outcome still wins
+    result = app.handler(event, context)
+    assert result == {
+        "bookingId": event["detail"]["bookingId"],
+        "status": "REJECTED",
+        "duplicate": True,
+    }
+    assert flight_seats(ddb, "CDG", DATE) == 5
+    assert [e["detail-type"] for e in bus.received()] == ["bookingRejected", "bookingRejected"]
+
+
+def test_crash_before_put_events_is_recovered_by_retry(
+    ddb: Any, bus: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_flight(ddb, "CDG", DATE, 2)
+    event = flight_booked(1)
+    events_client = app.aws.client("events")
+
+    def failed_put(**_: Any) -> dict[str, Any]:
+        return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+
+    with monkeypatch.context() as patch:
+        patch.setattr(events_client, "put_events", failed_put)
+        with pytest.raises(app.events.PublishError):
+            app.handler(event, context)
+    assert flight_seats(ddb, "CDG", DATE) == 1
+    assert bus.received() == []
+
+    assert app.handler(event, context)["duplicate"] is True  # the async retry
+    assert flight_seats(ddb, "CDG", DATE) == 1
+    assert [e["detail-type"] for e in bus.received()] == ["bookingConfirmed"]
+
+
+def test_transaction_conflict_is_retried_not_rejected(
+    ddb: Any, bus: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancellation with seats left and no booking (a conflict) must raise, not reject."""
+    seed_flight(ddb, "CDG", DATE, 5)
+    client = app.aws.client("dynamodb")
+
+    def conflicting(**_: Any) -> None:
+        raise client.exceptions.TransactionCanceledException(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}],
+            },
+            "TransactWriteItems",
+        )
+
+    monkeypatch.setattr(client, "transact_write_items", conflicting)
+    event = flight_booked(1)
+    with pytest.raises(app.RetryableError):
+        app.handler(event, context)
+    assert booking_item(ddb, event["detail"]["bookingId"]) is None
+    assert bus.received() == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        None,
+        "text",
+        {"detail-type": "flightBooked"},
+        {"detail-type": "flightBooked", "detail": "not a dict"},
+        {"detail-type": "somethingElse", "detail": flight_booked()["detail"]},
+        flight_booked(numberOfSeats=0),
+        flight_booked(numberOfSeats="1"),
+        flight_booked(destination="XXX"),
+        flight_booked(flightDate="2030-13-01"),
+        flight_booked(bookerEmail="bad"),
+        flight_booked(bookingId="not-a-uuid"),
+        flight_booked(requestedAt="yesterday"),
+        flight_booked(extra="field"),
+    ],
+)
+def test_malformed_event_is_logged_and_dropped(
+    ddb: Any, bus: Any, context: Any, event: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_flight(ddb, "CDG", DATE, 5)
+    assert app.handler(event, context) == {"status": "DROPPED"}
+    assert flight_seats(ddb, "CDG", DATE) == 5
+    assert bus.received() == []
+    errors = [line for line in json_lines(capsys.readouterr().out) if line["level"] == "ERROR"]
+    assert errors and "dropping" in errors[0]["message"]
+
+
+def test_missing_field_event_is_dropped_with_field_names(
+    ddb: Any, bus: Any, context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = flight_booked()
+    del event["detail"]["bookerEmail"]
+    assert app.handler(event, context) == {"status": "DROPPED"}
+    [error] = [line for line in json_lines(capsys.readouterr().out) if line["level"] == "ERROR"]
+    assert error["error"]["missing"] == ["bookerEmail"]
+    assert error["bookingId"] == event["detail"]["bookingId"]
+
+
+def test_fault_until_future_fails_before_writing(
+    ddb: Any, bus: Any, context: Any, set_env: Any
+) -> None:
+    seed_flight(ddb, "CDG", DATE, 5)
+    until = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    set_env(FAULT_INJECTION=json.dumps({"failUntil": until}))
+    event = flight_booked(1)
+    with pytest.raises(app.faults.InjectedFault):
+        app.handler(event, context)
+    assert flight_seats(ddb, "CDG", DATE) == 5
+    assert booking_item(ddb, event["detail"]["bookingId"]) is None
+
+
+def test_fault_until_past_lets_the_retry_succeed(
+    ddb: Any, bus: Any, context: Any, set_env: Any
+) -> None:
+    seed_flight(ddb, "CDG", DATE, 5)
+    set_env(FAULT_INJECTION=json.dumps({"failUntil": "2000-01-01T00:00:00Z"}))
+    assert app.handler(flight_booked(1), context)["status"] == "CONFIRMED"
+
+
+@pytest.mark.parametrize("switch", ['{"fail": true}', "not json", "[1]"])
+def test_permanent_or_malformed_fault_always_fails(
+    ddb: Any, bus: Any, context: Any, set_env: Any, switch: str
+) -> None:
+    seed_flight(ddb, "CDG", DATE, 5)
+    set_env(FAULT_INJECTION=switch)
+    with pytest.raises(app.faults.InjectedFault):
+        app.handler(flight_booked(1), context)
+    assert flight_seats(ddb, "CDG", DATE) == 5
+
+
+def test_no_fault_switch_when_fail_is_false(ddb: Any, bus: Any, context: Any, set_env: Any) -> None:
+    seed_flight(ddb, "CDG", DATE, 5)
+    set_env(FAULT_INJECTION='{"fail": false}')
+    assert app.handler(flight_booked(1), context)["status"] == "CONFIRMED"

@@ -1,0 +1,233 @@
+"""sendBookingReceipt: one email per booking, claim/lease, release on failure, templates."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from common import clock, store
+from fn_helpers import (
+    SENDER,
+    TABLE,
+    TEMPLATES_DIR,
+    booking_item,
+    json_lines,
+    load_handler,
+    sent_emails,
+)
+
+app = load_handler("send_booking_receipt")
+
+
+def put_booking(ddb: Any, status: str = "CONFIRMED", **changes: Any) -> store.Booking:
+    fields: dict[str, Any] = {
+        "bookingId": str(uuid.uuid4()),
+        "destination": "FCO",
+        "flightDate": "2030-01-15",
+        "numberOfSeats": 2,
+        "bookerEmail": "ada@example.com",
+        "requestedAt": "2030-01-01T10:00:00.000+00:00",
+        "status": status,
+        "createdAt": "2030-01-01T10:00:01.000+00:00",
+        "reason": None if status == "CONFIRMED" else "Not enough seats for this flight",
+        **changes,
+    }
+    booking = store.Booking(**fields)
+    ddb.put_item(TableName=TABLE, Item=booking.to_item())
+    return booking
+
+
+def outcome_event(booking: store.Booking, detail_type: str | None = None) -> dict[str, Any]:
+    if detail_type is None:
+        detail_type = "bookingConfirmed" if booking.status == "CONFIRMED" else "bookingRejected"
+    return {"source": "registerBooking", "detail-type": detail_type, "detail": booking.to_detail()}
+
+
+def test_receipt_is_sent_once_and_recorded(
+    ddb: Any, ses: Any, context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    booking = put_booking(ddb)
+    result = app.handler(outcome_event(booking), context)
+
+    assert result["status"] == "SENT"
+    assert result["template"] == "bookingReceiptTemplate"
+    [email] = sent_emails()
+    assert email.source == SENDER
+    assert email.destinations == {"ToAddresses": ["ada@example.com"]}
+    assert email.template == "bookingReceiptTemplate"
+    assert json.loads(email.template_data) == {
+        "destination": "FCO",
+        "flightDate": "2030-01-15",
+        "numberOfSeats": "2",
+        "bookingId": booking.bookingId,
+    }
+    item = booking_item(ddb, booking.bookingId)
+    assert item is not None
+    assert item["notification"] == {"S": "SENT"}
+    assert "notificationSentAt" in item and "notificationClaimedAt" in item
+
+    lines = json_lines(capsys.readouterr().out)
+    assert lines and all(line["bookingId"] == booking.bookingId for line in lines)
+
+
+def test_second_delivery_is_skipped(
+    ddb: Any, ses: Any, context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    booking = put_booking(ddb)
+    app.handler(outcome_event(booking), context)
+    assert app.handler(outcome_event(booking), context) == {"status": "ALREADY_NOTIFIED"}
+    assert len(sent_emails()) == 1
+    messages = [line["message"] for line in json_lines(capsys.readouterr().out)]
+    assert "already notified" in messages
+
+
+def test_fresh_claim_by_another_sender_is_respected(ddb: Any, ses: Any, context: Any) -> None:
+    booking = put_booking(ddb)
+    ddb.update_item(
+        TableName=TABLE,
+        Key=store.booking_key(booking.bookingId),
+        UpdateExpression="SET notification = :s, notificationClaimedAt = :t",
+        ExpressionAttributeValues={
+            ":s": {"S": "SENDING"},
+            ":t": {"S": clock.iso(clock.now() - timedelta(seconds=5))},
+        },
+    )
+    assert app.handler(outcome_event(booking), context) == {"status": "ALREADY_NOTIFIED"}
+    assert sent_emails() == []
+
+
+def test_expired_claim_is_taken_over(ddb: Any, ses: Any, context: Any) -> None:
+    booking = put_booking(ddb)
+    ddb.update_item(
+        TableName=TABLE,
+        Key=store.booking_key(booking.bookingId),
+        UpdateExpression="SET notification = :s, notificationClaimedAt = :t",
+        ExpressionAttributeValues={
+            ":s": {"S": "SENDING"},
+            ":t": {"S": clock.iso(clock.now() - timedelta(seconds=31))},
+        },
+    )
+    assert app.handler(outcome_event(booking), context)["status"] == "SENT"
+    assert len(sent_emails()) == 1
+
+
+def test_ses_failure_releases_claim_and_raises(
+    ddb: Any, ses: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    booking = put_booking(ddb)
+    ses_client = app.aws.client("ses")
+
+    def broken(**_: Any) -> None:
+        raise ses_client.exceptions.MessageRejected(
+            {"Error": {"Code": "MessageRejected", "Message": "nope"}}, "SendTemplatedEmail"
+        )
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ses_client, "send_templated_email", broken)
+        with pytest.raises(ses_client.exceptions.MessageRejected):
+            app.handler(outcome_event(booking), context)
+    item = booking_item(ddb, booking.bookingId)
+    assert item is not None
+    assert "notification" not in item and "notificationClaimedAt" not in item
+
+    assert app.handler(outcome_event(booking), context)["status"] == "SENT"  # the retry
+    assert len(sent_emails()) == 1
+
+
+def test_unverified_sender_error_is_raised(ddb: Any, ses: Any, context: Any, set_env: Any) -> None:
+    set_env(SENDER_EMAIL="nobody@unverified.example")
+    booking = put_booking(ddb)
+    with pytest.raises(Exception, match="not verified"):
+        app.handler(outcome_event(booking), context)
+    item = booking_item(ddb, booking.bookingId)
+    assert item is not None and "notification" not in item
+
+
+def test_rejection_uses_rejection_template_with_reason(ddb: Any, ses: Any, context: Any) -> None:
+    booking = put_booking(ddb, status="REJECTED")
+    result = app.handler(outcome_event(booking), context)
+    assert result["template"] == "bookingRejectedTemplate"
+    [email] = sent_emails()
+    assert email.template == "bookingRejectedTemplate"
+    data = json.loads(email.template_data)
+    assert data["reason"] == "Not enough seats for this flight"
+    assert data["bookingId"] == booking.bookingId
+
+
+def test_template_names_come_from_env(ddb: Any, ses: Any, context: Any, set_env: Any) -> None:
+    ses.create_template(
+        Template={"TemplateName": "custom", "SubjectPart": "s", "TextPart": "t", "HtmlPart": "h"}
+    )
+    set_env(RECEIPT_TEMPLATE_NAME="custom")
+    booking = put_booking(ddb)
+    assert app.handler(outcome_event(booking), context)["template"] == "custom"
+
+
+def test_confirmed_event_for_rejected_booking_is_dropped(ddb: Any, ses: Any, context: Any) -> None:
+    booking = put_booking(ddb, status="REJECTED")
+    event = outcome_event(booking, "bookingConfirmed")
+    assert app.handler(event, context) == {"status": "DROPPED"}
+    assert sent_emails() == []
+
+
+def test_unknown_booking_is_dropped(ddb: Any, ses: Any, context: Any) -> None:
+    booking = store.Booking(
+        bookingId=str(uuid.uuid4()),
+        destination="FCO",
+        flightDate="2030-01-15",
+        numberOfSeats=1,
+        bookerEmail="ada@example.com",
+        requestedAt="x",
+        status="CONFIRMED",
+        createdAt="x",
+    )
+    assert app.handler(outcome_event(booking), context) == {"status": "DROPPED"}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        None,
+        {},
+        {"detail-type": "flightBooked", "detail": {"bookingId": str(uuid.uuid4())}},
+        {"detail-type": "bookingConfirmed", "detail": {"bookingId": "nope"}},
+        {"detail-type": "bookingConfirmed", "detail": None},
+    ],
+)
+def test_malformed_event_is_dropped(ddb: Any, ses: Any, context: Any, event: Any) -> None:
+    assert app.handler(event, context) == {"status": "DROPPED"}
+    assert sent_emails() == []
+
+
+def test_stored_booking_with_markup_is_not_mailed(ddb: Any, ses: Any, context: Any) -> None:
+    booking = put_booking(ddb, destination="<b>FCO</b>")
+    assert app.handler(outcome_event(booking), context) == {"status": "DROPPED"}
+    assert sent_emails() == []
+
+
+def test_manifest_templates_render_with_handler_data(ses: Any) -> None:
+    manifest = json.loads((TEMPLATES_DIR / "templates.json").read_text())
+    assert [entry["name"] for entry in manifest] == [
+        "bookingReceiptTemplate",
+        "bookingRejectedTemplate",
+    ]
+    data = {
+        "destination": "LHR",
+        "flightDate": "2030-01-15",
+        "numberOfSeats": "2",
+        "bookingId": "b1",
+        "reason": "Not enough seats for this flight",
+    }
+    receipt = ses.test_render_template(
+        TemplateName="bookingReceiptTemplate", TemplateData=json.dumps(data)
+    )["RenderedTemplate"]
+    assert "Your flight to LHR was booked!" in receipt
+    assert "Your flight was booked on 2030-01-15, for 2 person(s), to LHR!" in receipt
+    rejected = ses.test_render_template(
+        TemplateName="bookingRejectedTemplate", TemplateData=json.dumps(data)
+    )["RenderedTemplate"]
+    assert "Your booking to LHR could not be completed" in rejected
+    assert "Not enough seats for this flight" in rejected
