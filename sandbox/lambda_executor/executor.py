@@ -62,6 +62,7 @@ class _Init:
     duration_ms: float
     logs: str
     error: dict[str, Any] | None = None
+    maxrss_kb: int = 0
 
 
 def _iso_now() -> str:
@@ -101,6 +102,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         try:
             interpreter_for(cfg.runtime)
         except InterpreterError as e:
+            # LocalStack's own hint then blames Docker; say what is really wrong first
+            LOG.error("Function %s cannot run: %s", function_version.qualified_arn, e)
             raise LambdaRuntimeException(str(e)) from e
         if cfg.code:
             cfg.code.prepare_for_execution()
@@ -243,7 +246,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 f"Status: error\tError Type: {error['errorType']}\n"
             )
         self._record(logs)
-        return _Init(duration_ms, logs, error)
+        return _Init(duration_ms, logs, error, proc.last_maxrss_kb)
 
     def _discard(self, proc: FunctionProcess) -> None:
         proc.kill()
@@ -262,6 +265,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         if proc is None:  # after a timeout, a crash or a failed init: re-init, as AWS does
             init = self._spawn()
             proc = self._proc
+            started = time.perf_counter()  # Duration excludes the init, as on AWS
         if init and init.error:
             error = {
                 k: v.replace("{request_id}", request_id) if k == "errorMessage" else v
@@ -333,10 +337,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     ) -> InvocationResult:
         """Frame the invocation's logs like AWS (START/END/REPORT) and build the result."""
         duration_ms = (time.perf_counter() - started) * 1000
-        if init:
-            duration_ms = max(0.0, duration_ms - init.duration_ms)
         memory = self.function_version.config.memory_size
-        used_mb = math.ceil((proc.last_maxrss_kb if proc else 0) / 1024)
+        maxrss_kb = proc.last_maxrss_kb if proc else init.maxrss_kb if init else 0
+        used_mb = math.ceil(maxrss_kb / 1024)
         report = (
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
             f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {memory} MB\t"
