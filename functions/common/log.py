@@ -37,7 +37,8 @@ class _JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             line["error"] = f"{record.exc_info[0].__name__}: {record.exc_info[1]}"
             line["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        # ASCII-only: a lone surrogate from a hostile request cannot break the write.
+        return json.dumps(line, default=str)
 
 
 class _StdoutHandler(logging.Handler):

@@ -259,3 +259,14 @@ def test_missing_env_is_500(ddb: Any, context: Any, set_env: Any) -> None:
     set_env(EVENT_BUS_NAME="")
     status, _ = call(api_event(VALID), context)
     assert status == 500
+
+
+def test_hostile_unicode_is_a_clean_400(
+    ddb: Any, context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = '{"destination": "LHR", "flightDate": "2030-01-15", "numberOfSeats": 1, '
+    body += '"bookerEmail": "a@example.com", "\\ud800x": 1}'
+    status, payload = call(api_event(body), context)
+    assert status == 400 and payload["unknown"] == ["\ud800x"]
+    captured = capsys.readouterr()
+    assert json_lines(captured.out) and "Traceback" not in captured.err
