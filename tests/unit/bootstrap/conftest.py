@@ -1,0 +1,107 @@
+"""Fixtures: a mocked AWS account (moto), a fake functions folder, recorded API calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from bootstrap.settings import Settings
+from bootstrap.target import Target
+
+READ_PREFIXES = ("Get", "List", "Describe")
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the developer's shell holds, these tests never reach a real account."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def write_function(root: Path, code_dir: str, body: str = "") -> None:
+    folder = root / code_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "app.py").write_text(
+        f"from common import helper\n\n\ndef handler(event, context):\n    return {body!r}\n"
+    )
+
+
+@pytest.fixture
+def functions_dir(tmp_path: Path) -> Path:
+    """A stand-in for functions/: four trivial handlers, a common module and templates."""
+    root = tmp_path / "functions"
+    for code_dir in ("book_flight", "register_booking", "send_booking_receipt", "sync_flights"):
+        write_function(root, code_dir)
+    (root / "common").mkdir()
+    (root / "common" / "__init__.py").write_text("")
+    (root / "common" / "helper.py").write_text("VALUE = 1\n")
+    templates = root / "send_booking_receipt" / "templates"
+    templates.mkdir()
+    for name in ("receipt", "rejected"):
+        (templates / f"{name}.html").write_text(f"<p>{name} {{{{destination}}}}</p>")
+        (templates / f"{name}.txt").write_text(f"{name} {{{{destination}}}}")
+    manifest = [
+        {
+            "name": "bookingReceiptTemplate",
+            "subject": "Your flight to {{destination}} was booked!",
+            "html": "receipt.html",
+            "text": "receipt.txt",
+        },
+        {
+            "name": "bookingRejectedTemplate",
+            "subject": "We could not book your flight to {{destination}}",
+            "html": "rejected.html",
+            "text": "rejected.txt",
+        },
+    ]
+    (templates / "templates.json").write_text(json.dumps(manifest))
+    return root
+
+
+@pytest.fixture
+def settings(functions_dir: Path, tmp_path: Path) -> Settings:
+    return Settings(functions_dir=functions_dir, outputs_file=tmp_path / "out" / "outputs.json")
+
+
+class CallRecorder:
+    """Every API call made through the target's clients, as (service, operation)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, model: object, **_: object) -> None:
+        service = model.service_model.service_name  # type: ignore[attr-defined]
+        self.calls.append((service, model.name))  # type: ignore[attr-defined]
+
+    @property
+    def mutating(self) -> list[tuple[str, str]]:
+        return [c for c in self.calls if not c[1].startswith(READ_PREFIXES)]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def recorder() -> CallRecorder:
+    return CallRecorder()
+
+
+@pytest.fixture
+def target(aws: None, recorder: CallRecorder) -> Target:
+    session = boto3.Session(region_name="us-east-1")
+    session.events.register("before-call", recorder)
+    return Target(region="us-east-1", session=session)

@@ -1,0 +1,350 @@
+"""plan / apply / destroy against moto's mocked AWS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from bootstrap import deploy, destroy, plan, read_outputs
+from bootstrap.settings import Settings
+from bootstrap.steps import Create, Update
+from bootstrap.target import Target
+
+QUIET: dict[str, Any] = {"progress": lambda _text: None}
+FUNCTIONS = ["bookFlight", "registerBooking", "sendBookingReceipt", "syncFlights"]
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+
+
+def test_plan_on_an_empty_account_creates_everything(settings: Settings, target: Target) -> None:
+    the_plan = plan(settings, target)
+    assert the_plan.steps and all(isinstance(s, Create) for s in the_plan.steps)
+    names = {(s.kind, s.name) for s in the_plan.steps}
+    for expected in [
+        ("EventBus", "skybook-bus"),
+        ("Table", "skybook-flights"),
+        ("Queue", "skybook-events-dlq"),
+        ("SesIdentity", "bookings@skybook.local"),
+        ("SesTemplate", "bookingReceiptTemplate"),
+        ("SesTemplate", "bookingRejectedTemplate"),
+        ("Rule", "skybook-flightBooked"),
+        ("Rule", "skybook-bookingOutcome"),
+        ("Rule", "skybook-syncFlights-schedule"),
+        ("RestApi", "skybook-api"),
+        ("LambdaPermission", "skybook-api-invoke"),
+        *[("Function", f"skybook-{f}") for f in FUNCTIONS],
+        *[("Role", f"skybook-{f}-role") for f in FUNCTIONS],
+        *[("LogGroup", f"/aws/lambda/skybook-{f}") for f in FUNCTIONS],
+    ]:
+        assert expected in names
+    assert "Plan: " in the_plan.summary()
+
+
+def test_apply_creates_the_stack(settings: Settings, target: Target) -> None:
+    result = deploy(settings, target, **QUIET)
+    assert result.summary() == f"{len(result.applied)} changes applied"
+
+    events, ddb, lam, iam = client("events"), client("dynamodb"), client("lambda"), client("iam")
+    bus_arn = events.describe_event_bus(Name="skybook-bus")["Arn"]
+    table = ddb.describe_table(TableName="skybook-flights")["Table"]
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
+        "PK": "HASH",
+        "SK": "RANGE",
+    }
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+    for name in FUNCTIONS:
+        config = lam.get_function(FunctionName=f"skybook-{name}")["Configuration"]
+        assert config["Runtime"] == "python3.13"
+        assert config["Handler"] == "app.handler"
+        assert (config["Timeout"], config["MemorySize"]) == (10, 256)
+        assert config["Role"].endswith(f":role/skybook-{name}-role")
+    env = lam.get_function(FunctionName="skybook-sendBookingReceipt")["Configuration"][
+        "Environment"
+    ]["Variables"]
+    assert env == {
+        "TABLE_NAME": "skybook-flights",
+        "SENDER_EMAIL": "bookings@skybook.local",
+        "RECEIPT_TEMPLATE_NAME": "bookingReceiptTemplate",
+        "REJECTION_TEMPLATE_NAME": "bookingRejectedTemplate",
+    }
+
+    flight_booked = events.describe_rule(Name="skybook-flightBooked", EventBusName="skybook-bus")
+    assert json.loads(flight_booked["EventPattern"]) == {
+        "source": ["bookFlight"],
+        "detail-type": ["flightBooked"],
+    }
+    [target_] = events.list_targets_by_rule(
+        Rule="skybook-bookingOutcome", EventBusName="skybook-bus"
+    )["Targets"]
+    assert target_["Arn"].endswith(":function:skybook-sendBookingReceipt")
+    assert target_["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
+    assert target_["DeadLetterConfig"]["Arn"].endswith(":skybook-events-dlq")
+    schedule = events.describe_rule(Name="skybook-syncFlights-schedule")
+    assert schedule["ScheduleExpression"] == "rate(1 day)"
+
+    # Every role: explicit actions on explicit resources, never a wildcard.
+    for name in FUNCTIONS:
+        role = f"skybook-{name}-role"
+        document = iam.get_role_policy(RoleName=role, PolicyName=role)["PolicyDocument"]
+        for statement in document["Statement"]:
+            assert "*" not in statement["Action"]
+            assert all(not r.endswith(":*") or ":log-group:" in r for r in statement["Resource"])
+            assert "*" not in statement["Resource"]
+    booking_policy = iam.get_role_policy(
+        RoleName="skybook-bookFlight-role", PolicyName="skybook-bookFlight-role"
+    )["PolicyDocument"]
+    assert {"Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [bus_arn]} in (
+        booking_policy["Statement"]
+    )
+    ses_policy = iam.get_role_policy(
+        RoleName="skybook-sendBookingReceipt-role", PolicyName="skybook-sendBookingReceipt-role"
+    )["PolicyDocument"]
+    send = next(s for s in ses_policy["Statement"] if s["Action"] == ["ses:SendTemplatedEmail"])
+    assert sorted(send["Resource"]) == [
+        "arn:aws:ses:us-east-1:123456789012:identity/bookings@skybook.local",
+        "arn:aws:ses:us-east-1:123456789012:template/bookingReceiptTemplate",
+        "arn:aws:ses:us-east-1:123456789012:template/bookingRejectedTemplate",
+    ]
+
+    ses = client("ses")
+    assert "bookings@skybook.local" in ses.list_identities()["Identities"]
+    receipt = ses.get_template(TemplateName="bookingReceiptTemplate")["Template"]
+    assert receipt["SubjectPart"] == "Your flight to {{destination}} was booked!"
+
+    # API Gateway -> bookFlight, and the permissions that let services invoke functions.
+    outputs = result.outputs
+    gateway = client("apigateway")
+    resources = gateway.get_resources(restApiId=outputs["apiId"])["items"]
+    book = next(r for r in resources if r.get("path") == "/book-flight")
+    integration = gateway.get_integration(
+        restApiId=outputs["apiId"], resourceId=book["id"], httpMethod="POST"
+    )
+    assert integration["type"] == "AWS_PROXY"
+    assert integration["uri"] == (
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+        "arn:aws:lambda:us-east-1:123456789012:function:skybook-bookFlight/invocations"
+    )
+    assert gateway.get_stage(restApiId=outputs["apiId"], stageName="prod")["deploymentId"]
+    policy = json.loads(lam.get_policy(FunctionName="skybook-bookFlight")["Policy"])
+    [statement] = policy["Statement"]
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == (
+        f"arn:aws:execute-api:us-east-1:123456789012:{outputs['apiId']}/*/POST/book-flight"
+    )
+    queue_url = outputs["dlqUrl"]
+    queue_policy = json.loads(
+        client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])[
+            "Attributes"
+        ]["Policy"]
+    )
+    assert len(queue_policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]) == 3
+
+
+def test_outputs_are_returned_and_written(settings: Settings, target: Target) -> None:
+    outputs = deploy(settings, target, **QUIET).outputs
+    assert read_outputs(settings.outputs_file) == outputs
+    assert outputs["stack"] == "skybook"
+    assert outputs["region"] == "us-east-1"
+    assert outputs["endpoint"] is None
+    assert (
+        outputs["apiUrl"] == f"https://{outputs['apiId']}.execute-api.us-east-1.amazonaws.com/prod"
+    )
+    assert outputs["bookFlightUrl"] == outputs["apiUrl"] + "/book-flight"
+    assert outputs["eventBusName"] == "skybook-bus"
+    assert outputs["eventBusArn"].endswith(":event-bus/skybook-bus")
+    assert outputs["tableName"] == "skybook-flights"
+    assert outputs["functions"] == {f: f"skybook-{f}" for f in FUNCTIONS}
+    assert outputs["dlqUrl"].endswith("/skybook-events-dlq")
+    assert outputs["senderEmail"] == "bookings@skybook.local"
+    assert outputs["templates"] == ["bookingReceiptTemplate", "bookingRejectedTemplate"]
+
+
+def test_endpoint_targets_get_localstack_urls() -> None:
+    target = Target(endpoint="http://127.0.0.1:4566")
+    assert target.api_url("abc", "prod") == "http://127.0.0.1:4566/_aws/execute-api/abc/prod"
+
+
+def test_second_apply_changes_nothing(settings: Settings, target: Target, recorder: Any) -> None:
+    deploy(settings, target, **QUIET)
+    recorder.clear()
+    result = deploy(settings, target, **QUIET)
+    assert result.applied == []
+    assert result.summary() == "No changes: the stack is up to date."
+    assert recorder.mutating == []
+    assert not plan(settings, target).changes
+
+
+def test_changing_one_source_file_updates_only_that_functions_code(
+    settings: Settings, target: Target, recorder: Any, functions_dir: Path
+) -> None:
+    deploy(settings, target, **QUIET)
+    (functions_dir / "sync_flights" / "app.py").write_text("def handler(e, c):\n    return 2\n")
+    [step] = plan(settings, target).changes
+    assert isinstance(step, Update)
+    assert (step.kind, step.name, step.changes) == ("Function", "skybook-syncFlights", ("code",))
+    recorder.clear()
+    result = deploy(settings, target, **QUIET)
+    assert [s.name for s in result.applied] == ["skybook-syncFlights"]
+    assert recorder.mutating == [("lambda", "UpdateFunctionCode")]
+
+
+def test_changing_a_setting_updates_config_and_rule(
+    settings: Settings, target: Target, recorder: Any
+) -> None:
+    deploy(settings, target, **QUIET)
+    changed = settings.with_(schedule="rate(1 hour)", seats_per_flight=5)
+    steps = {(s.kind, s.name): s for s in plan(changed, target).changes}
+    assert set(steps) == {
+        ("Rule", "skybook-syncFlights-schedule"),
+        ("Function", "skybook-syncFlights"),
+    }
+    assert steps[("Function", "skybook-syncFlights")].changes == ("config",)  # type: ignore[attr-defined]
+    deploy(changed, target, **QUIET)
+    assert (
+        client("events").describe_rule(Name="skybook-syncFlights-schedule")["ScheduleExpression"]
+        == "rate(1 hour)"
+    )
+    assert not plan(changed, target).changes
+
+
+def test_changed_template_is_updated(
+    settings: Settings, target: Target, functions_dir: Path
+) -> None:
+    deploy(settings, target, **QUIET)
+    (functions_dir / "send_booking_receipt" / "templates" / "receipt.txt").write_text("new")
+    [step] = plan(settings, target).changes
+    assert (step.kind, step.name) == ("SesTemplate", "bookingReceiptTemplate")
+    deploy(settings, target, **QUIET)
+    ses = client("ses")
+    assert ses.get_template(TemplateName="bookingReceiptTemplate")["Template"]["TextPart"] == "new"
+
+
+def test_removed_resources_are_swept_on_apply(settings: Settings, target: Target) -> None:
+    deploy(settings.with_(event_log=True), target, **QUIET)
+    assert client("events").describe_rule(Name="skybook-all-events", EventBusName="skybook-bus")
+    the_plan = plan(settings, target)
+    deleted = {(s.kind, s.name) for s in the_plan.changes if s.verb == "delete"}
+    assert deleted == {
+        ("Rule", "skybook-all-events"),
+        ("LogGroup", "/aws/events/skybook"),
+        ("LogResourcePolicy", "skybook-events-to-logs"),
+    }
+    deploy(settings, target, **QUIET)
+    assert not plan(settings, target).changes
+
+
+def _foreign_resources() -> None:
+    """Things with our prefix that are not ours: no tag, or another stack's tag."""
+    ddb, lam, iam = client("dynamodb"), client("lambda"), client("iam")
+    ddb.create_table(
+        TableName="other-flights",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.create_table(
+        TableName="skybook-foreign-table",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    role = iam.create_role(
+        RoleName="skybook-foreign-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(e, c):\n    return 1\n")
+    lam.create_function(
+        FunctionName="skybook-foreign",
+        Role=role,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Code={"ZipFile": buffer.getvalue()},
+        Tags={"owner": "someone-else"},
+    )
+    client("events").create_event_bus(Name="skybook-foreign-bus")
+
+
+def test_destroy_removes_ours_and_only_ours(
+    settings: Settings, target: Target, tmp_path: Path
+) -> None:
+    _foreign_resources()
+    other_stack = settings.with_(stack_name="skybook-dev", outputs_file=tmp_path / "dev.json")
+    deploy(other_stack, target, **QUIET)
+    deploy(settings.with_(event_log=True), target, **QUIET)
+    assert settings.outputs_file.exists()
+
+    result = destroy(settings, target, **QUIET)
+    assert result.applied
+    assert not settings.outputs_file.exists()
+
+    lam, ddb, iam, events = client("lambda"), client("dynamodb"), client("iam"), client("events")
+    functions = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
+    assert functions == {"skybook-foreign"} | {f"skybook-dev-{f}" for f in FUNCTIONS}
+    assert set(ddb.list_tables()["TableNames"]) == {
+        "other-flights",
+        "skybook-foreign-table",
+        "skybook-dev-flights",
+    }
+    roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert "skybook-foreign-role" in roles
+    assert {r for r in roles if r.startswith("skybook-")} == {"skybook-foreign-role"} | {
+        f"skybook-dev-{f}-role" for f in FUNCTIONS
+    }
+    buses = {b["Name"] for b in events.list_event_buses()["EventBuses"]}
+    assert {"skybook-foreign-bus", "skybook-dev-bus"} <= buses
+    assert "skybook-bus" not in buses
+    assert [r["Name"] for r in events.list_rules()["Rules"]] == ["skybook-dev-syncFlights-schedule"]
+    assert [a["name"] for a in client("apigateway").get_rest_apis()["items"]] == ["skybook-dev-api"]
+    assert client("sqs").list_queues(QueueNamePrefix="skybook-events").get("QueueUrls", []) == []
+    groups = {g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]}
+    assert groups == {f"/aws/lambda/skybook-dev-{f}" for f in FUNCTIONS}
+    assert client("ses").list_templates()["TemplatesMetadata"] == []
+
+    # The other stack is intact, except for the SES identity and templates: their names are
+    # fixed by contract, so stacks in one account and region share them.
+    assert {s.kind for s in plan(other_stack, target).changes} == {"SesIdentity", "SesTemplate"}
+    # And destroying twice is harmless.
+    assert destroy(settings, target, **QUIET).applied == []
+
+
+def test_destroy_can_keep_the_identity(settings: Settings, target: Target) -> None:
+    deploy(settings, target, **QUIET)
+    destroy(settings.with_(keep_identity=True), target, **QUIET)
+    assert client("ses").list_identities()["Identities"] == ["bookings@skybook.local"]
+
+
+def test_sender_domain_is_verified_as_a_domain(settings: Settings, target: Target) -> None:
+    result = deploy(settings.with_(sender_domain="example.com"), target, **QUIET)
+    assert result.outputs["senderEmail"] == "bookings@example.com"
+    assert client("ses").list_identities(IdentityType="Domain")["Identities"] == ["example.com"]
+
+
+@pytest.mark.parametrize("bad", ["-x", "a" * 40, "has space"])
+def test_bad_stack_names_are_refused(bad: str) -> None:
+    from bootstrap.settings import SettingsError
+
+    with pytest.raises(SettingsError):
+        Settings(stack_name=bad)
