@@ -1,0 +1,148 @@
+"""Sandbox benchmark: start-to-ready, first DynamoDB call, cold/warm invoke, memory. Prints JSON.
+
+Runs its own sandbox on a free port. Timing goals live here, never in pass/fail tests.
+Usage: ``./scripts/bench [--warm N] [--cold N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from sandbox.runner import Sandbox, SandboxSettings, free_port
+
+HANDLER = "def handler(event, context):\n    return {'ok': True, 'echo': event}\n"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return round(ordered[index], 1)
+
+
+def client(endpoint: str, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def function_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", HANDLER)
+    return buffer.getvalue()
+
+
+def create_function(lam: Any, name: str, role: str) -> None:
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": function_zip()},
+        Timeout=10,
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+
+
+def timed_invoke(lam: Any, name: str) -> float:
+    started = time.perf_counter()
+    response = lam.invoke(FunctionName=name, Payload=b'{"n": 1}')
+    response["Payload"].read()
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.get("FunctionError"):
+        raise RuntimeError(f"benchmark function failed: {response}")
+    return elapsed
+
+
+def rss_mb(pids: list[int]) -> float:
+    total_kb = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total_kb / 1024, 1)
+
+
+def run(warm_calls: int, cold_calls: int) -> dict[str, Any]:
+    port = free_port()
+    # No prewarm: measure what the first DynamoDB call costs with a cold JVM.
+    settings = SandboxSettings.from_env(name=f"bench-{port}", port=port, prewarm_dynamodb=False)
+    sandbox = Sandbox(settings)
+    started = time.perf_counter()
+    sandbox.start()
+    result: dict[str, Any] = {"start_to_ready_s": round(time.perf_counter() - started, 2)}
+    try:
+        idle_memory = rss_mb(sandbox.pids())
+        started = time.perf_counter()
+        client(sandbox.endpoint, "dynamodb").list_tables()
+        result["first_dynamodb_call_s"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        client(sandbox.endpoint, "dynamodb").list_tables()
+        result["second_dynamodb_call_ms"] = round((time.perf_counter() - started) * 1000, 1)
+
+        lam = client(sandbox.endpoint, "lambda")
+        role = "arn:aws:iam::000000000000:role/bench"
+        cold = []
+        for i in range(cold_calls):
+            name = f"bench-cold-{i}"
+            create_function(lam, name, role)
+            cold.append(timed_invoke(lam, name))
+        create_function(lam, "bench-warm", role)
+        timed_invoke(lam, "bench-warm")
+        warm = [timed_invoke(lam, "bench-warm") for _ in range(warm_calls)]
+        result["cold_invoke_ms"] = {
+            "n": len(cold),
+            "p50": percentile(cold, 50),
+            "p95": percentile(cold, 95),
+            "max": round(max(cold), 1),
+        }
+        result["warm_invoke_ms"] = {
+            "n": len(warm),
+            "p50": percentile(warm, 50),
+            "p95": percentile(warm, 95),
+            "mean": round(statistics.fmean(warm), 1),
+        }
+        pids = sandbox.pids()
+        result["memory_mb"] = {
+            "idle_after_start": idle_memory,
+            "after_benchmark": rss_mb(pids),
+            "processes": len(pids),
+        }
+        result["targets"] = {
+            "start_to_ready_s": 5,
+            "cold_invoke_ms": 300,
+            "warm_invoke_p50_ms": 40,
+        }
+    finally:
+        sandbox.stop()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--warm", type=int, default=50, help="warm invokes (default 50)")
+    parser.add_argument("--cold", type=int, default=20, help="cold invokes (default 20)")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.warm, args.cold), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
