@@ -89,6 +89,7 @@ def make_function(lam: Any) -> Iterator[Callable[..., str]]:
         timeout: int = 10,
         env: dict[str, str] | None = None,
         wait_active: bool = True,
+        layers: list[str] | None = None,
     ) -> str:
         name = f"t-{uuid.uuid4().hex[:12]}"
         lam.create_function(
@@ -99,6 +100,7 @@ def make_function(lam: Any) -> Iterator[Callable[..., str]]:
             Code={"ZipFile": _zip(files or {"app.py": source or ""})},
             Timeout=timeout,
             Environment={"Variables": env or {}},
+            Layers=layers or [],
         )
         created.append(name)
         if wait_active:
@@ -460,11 +462,32 @@ def test_unsupported_runtime_is_clear(lam: Any, make_function: Callable[..., str
 
 
 def test_delete_function_stops_its_processes(lam: Any, make_function: Callable[..., str]) -> None:
-    name = make_function(INFO)
-    pid = invoke(lam, name)[0]["pid"]
-    assert pid_alive(pid)
+    name = make_function(
+        """
+        import os, subprocess
+        def handler(event, context):
+            child = subprocess.Popen(["sleep", "300"])  # the function's own child process
+            return [os.getpid(), child.pid]
+        """
+    )
+    pids = invoke(lam, name)[0]
+    assert all(pid_alive(pid) for pid in pids)
     lam.delete_function(FunctionName=name)
-    wait_until(lambda: not pid_alive(pid), what=f"pid {pid} gone")
+    wait_until(lambda: not any(pid_alive(pid) for pid in pids), what=f"pids {pids} gone")
+
+
+def test_layers_are_importable(lam: Any, make_function: Callable[..., str]) -> None:
+    layer = lam.publish_layer_version(
+        LayerName=f"l-{uuid.uuid4().hex[:8]}",
+        Content={"ZipFile": _zip({"python/layer_lib.py": "VALUE = 'from layer'\n"})},
+        CompatibleRuntimes=["python3.13"],
+    )
+    name = make_function(
+        "import layer_lib\ndef handler(event, context):\n    return layer_lib.VALUE\n",
+        layers=[layer["LayerVersionArn"]],
+    )
+    body, _ = invoke(lam, name)
+    assert body == "from layer", body
 
 
 def test_log_file_per_environment(
@@ -491,6 +514,8 @@ child = subprocess.Popen(
     pass_fds=(r_in, w_out), start_new_session=True,
 )
 print(child.pid, flush=True)
+sys.stdin.readline()  # the test says when: closing the control pipe looks like a dead executor
+os.close(w_in)
 time.sleep(60)
 """
 
@@ -500,6 +525,7 @@ def fake_parent() -> Iterator[tuple[subprocess.Popen[str], int]]:
     """A stand-in for LocalStack that starts runtime.py (which then waits for its init)."""
     parent = subprocess.Popen(
         [sys.executable, "-c", _FAKE_PARENT, str(RUNTIME_PY)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -518,3 +544,14 @@ def test_runtime_exits_when_parent_dies(fake_parent: tuple[subprocess.Popen[str]
     parent.kill()
     parent.wait()
     wait_until(lambda: not pid_alive(child_pid), timeout=5, what="runtime to exit")
+
+
+def test_runtime_exits_when_control_pipe_closes(
+    fake_parent: tuple[subprocess.Popen[str], int],
+) -> None:
+    parent, child_pid = fake_parent
+    assert parent.stdin is not None
+    parent.stdin.write("close\n")
+    parent.stdin.flush()
+    wait_until(lambda: not pid_alive(child_pid), timeout=5, what="runtime to exit")
+    assert parent.poll() is None  # the parent is still there: the EOF alone ended it
