@@ -15,7 +15,7 @@ from typing import Any
 from bootstrap import models as m
 from bootstrap.aws import missing, paginate, tags_as_map
 from bootstrap.models import TAG_KEY, Resource
-from bootstrap.planner import find_rest_api
+from bootstrap.planner import find_rest_api, ses_identity_exists
 from bootstrap.steps import Delete, Step
 from bootstrap.target import Target
 
@@ -202,8 +202,7 @@ def destroy_steps(
         if missing(functools.partial(ses.get_template, TemplateName=name)) is not None:
             extra.append(Delete("SesTemplate", name))
     if ses_identity:
-        found = ses.get_identity_verification_attributes(Identities=[ses_identity])
-        if ses_identity in found.get("VerificationAttributes", {}):
+        if ses_identity_exists(target, ses_identity):
             extra.append(Delete("SesIdentity", ses_identity))
     # Keep the documented order: SES goes before the queue, table and bus.
     return sorted(steps + extra, key=lambda s: ORDER.index(s.kind))
