@@ -1,22 +1,110 @@
-"""The booking app on a sandbox: deploy it with bootstrap, seed flights, say how to use it."""
+"""The booking app on a sandbox: deploy it with bootstrap, seed flights, say how to use it.
+
+Shared by ``skybook up``, the Docker ``ready.d`` hook and the end-to-end fixtures, so all
+three deploy exactly the same way.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from bootstrap import DeployError, Settings, Target, deploy, read_outputs
+from bootstrap.target import DEFAULT_REGION
+
+DEFAULT_OUTPUTS = Path(".skybook/outputs.json")
 
 
 class AppError(Exception):
     """Deploying or reading the app failed; the message says why."""
 
 
-def deploy_app(endpoint: str) -> dict[str, Any]:
+def sandbox_settings(**overrides: Any) -> Settings:
+    """The stack as the sandbox runs it: bus events copied to a log group, a week of flights."""
+    values: dict[str, Any] = {"event_log": True, "days_ahead": 7, "outputs_file": DEFAULT_OUTPUTS}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def deploy_app(
+    endpoint: str,
+    *,
+    outputs_file: str | Path | None = None,
+    seed: bool = True,
+    quiet: bool = False,
+    **settings: Any,
+) -> dict[str, Any]:
     """Deploy (idempotently) and seed the app on the sandbox at ``endpoint``; return outputs."""
-    return {}
+    if outputs_file is not None:
+        settings["outputs_file"] = Path(outputs_file)
+    target = Target.local(endpoint)
+    options: dict[str, Any] = {"progress": (lambda _line: None)} if quiet else {}
+    try:
+        result = deploy(sandbox_settings(**settings), target, **options)
+    except DeployError as error:
+        raise AppError(str(error)) from error
+    if not quiet:
+        print(result.summary(), file=sys.stderr)
+    if seed:
+        seed_flights(target, result.outputs)
+    return result.outputs
 
 
-def describe_app(endpoint: str) -> dict[str, Any]:
-    return {"lines": []}
+def seed_flights(target: Target, outputs: dict[str, Any]) -> dict[str, Any]:
+    """Run syncFlights now (as its daily schedule would): it never resets existing flights."""
+    response = target.client("lambda").invoke(
+        FunctionName=outputs["functions"]["syncFlights"], Payload=b"{}"
+    )
+    payload = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        raise AppError(f"syncFlights failed while seeding flights: {payload}")
+    return payload if isinstance(payload, dict) else {}
+
+
+def describe_app(endpoint: str, outputs_file: Path = DEFAULT_OUTPUTS) -> dict[str, Any]:
+    """The app's outputs if it was deployed to this endpoint, for ``status``."""
+    try:
+        outputs = read_outputs(outputs_file)
+    except (OSError, ValueError, DeployError):
+        return {"deployed": False, "lines": ["app: not deployed (./scripts/up deploys it)"]}
+    if outputs.get("endpoint") != endpoint:
+        return {"deployed": False, "lines": ["app: not deployed on this sandbox"]}
+    return {
+        "deployed": True,
+        "outputs": outputs,
+        "lines": [
+            f"app: {outputs['bookFlightUrl']}",
+            f"  table {outputs['tableName']}, bus {outputs['eventBusName']}",
+        ],
+    }
+
+
+def example_booking(destination: str = "LHR") -> dict[str, Any]:
+    return {
+        "destination": destination,
+        "flightDate": datetime.now(UTC).date().isoformat(),
+        "numberOfSeats": 1,
+        "bookerEmail": "traveller@example.com",
+    }
 
 
 def print_welcome(endpoint: str, outputs: dict[str, Any]) -> None:
-    print(f"endpoint: {endpoint}")
+    """What to do next: the API, a copy-paste booking, where the email shows up."""
+    body = json.dumps(example_booking())
+    print(
+        f"""
+The booking app is deployed ({DEFAULT_REGION}).
+  API:    POST {outputs["bookFlightUrl"]}
+  Book a flight:
+    curl -s -X POST '{outputs["bookFlightUrl"]}' \\
+      -H 'Content-Type: application/json' \\
+      -d '{body}'
+  Emails: curl -s '{endpoint}/_aws/ses?email={outputs["senderEmail"]}'
+          (the sender's mail; the receipt arrives within a second or two)
+  Table:  {outputs["tableName"]}   Bus: {outputs["eventBusName"]}
+""",
+        flush=True,
+    )
