@@ -231,7 +231,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 "errorMessage": f"Init timed out after {INIT_TIMEOUT_S:.2f} seconds",
             }
         except ProcessGone:
-            proc.wait()
+            self._discard(proc)  # kill the group first: what the init started goes too
             error = {
                 "errorType": "Runtime.ExitError",
                 "errorMessage": "RequestId: {request_id} Error: Runtime exited with error: "
@@ -262,6 +262,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             if self._stopped:
                 raise LambdaRuntimeException(f"Execution environment {self.id} was stopped")
             proc = self._proc
+        if proc is not None and proc.exited():  # died while idle
+            self._discard(proc)
+            self._record(proc.logs.take(0))
+            proc = None
         if proc is None:  # after a timeout, a crash or a failed init: re-init, as AWS does
             init = self._spawn()
             proc = self._proc

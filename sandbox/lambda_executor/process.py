@@ -192,6 +192,17 @@ class FunctionProcess:
             n -= len(chunk)
         return b"".join(chunks)
 
+    def exited(self) -> bool:
+        """Whether the process has ended, without reaping it: reaping first would free its pid
+        (and process-group id) for reuse before kill() signals the group."""
+        if self.popen.returncode is not None:
+            return True
+        try:
+            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return info is not None
+
     def kill(self) -> None:
         """Kill the process group (the function's children too) and reap the process."""
         if self.popen.returncode is None:

@@ -351,6 +351,17 @@ def test_crash_then_next_invoke_works(
     assert new_pid != pid
 
 
+def test_process_killed_while_idle_is_replaced(lam: Any, make_function: Callable[..., str]) -> None:
+    name = make_function(INFO)
+    pid = invoke(lam, name)[0]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not pid_alive(pid), what=f"pid {pid} dead")
+    body, response = invoke(lam, name)
+    assert "FunctionError" not in response, body
+    assert body["pid"] != pid
+    assert body["count"] == 1  # a fresh init
+
+
 def test_response_too_large(lam: Any, make_function: Callable[..., str]) -> None:
     name = make_function("def handler(event, context):\n    return 'x' * (7 * 1024 * 1024)\n")
     body, response = invoke(lam, name)
