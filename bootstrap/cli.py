@@ -114,6 +114,11 @@ def _print_steps(steps: list[Step]) -> None:
             print(step.describe())
 
 
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
 def _steps_json(steps: list[Step]) -> list[dict[str, Any]]:
     return [
         {
@@ -137,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print_steps(the_plan.steps)
             print(the_plan.summary())
+        _print_notes(the_plan.notes)
         return 2 if args.detailed_exitcode and the_plan.changes else 0
     if args.command == "apply":
         result = deploy(settings, target)
@@ -147,9 +153,9 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            _print_steps(result.applied)
-            print(result.summary())
+            print(result.summary())  # the steps went to stderr as they ran
             print(f"POST {result.outputs['bookFlightUrl']}")
+        _print_notes(result.notes)
         return 0
     if args.command == "destroy":
         if not target.is_local and not args.yes and not _confirm(settings, target):
@@ -159,8 +165,8 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"applied": _steps_json(result.applied)}, indent=2))
         else:
-            _print_steps(result.applied)
             print(result.summary() if result.applied else "Nothing to delete.")
+        _print_notes(result.notes)
         return 0
     if args.command == "outputs":
         print(json.dumps(outputs(settings, target), indent=2, sort_keys=True))

@@ -24,6 +24,7 @@ class Result:
 
     applied: list[Step]
     outputs: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if not self.applied:
@@ -48,13 +49,36 @@ def deploy(
     applied = executor.execute(the_plan.steps)
     outputs = build_outputs(settings, target, executor.known)
     write_outputs(settings.outputs_file, outputs)
-    return Result(applied=applied, outputs=outputs)
+    notes = [] if target.is_local else ses_notes(target, settings.identity)
+    return Result(applied=applied, outputs=outputs, notes=notes)
+
+
+def ses_notes(target: Target, identity: str) -> list[str]:
+    """On AWS an identity sends nothing until verified: say what verifying it takes."""
+    ses = target.client("ses")
+    status = (
+        ses.get_identity_verification_attributes(Identities=[identity])
+        .get("VerificationAttributes", {})
+        .get(identity, {})
+    )
+    if status.get("VerificationStatus") == "Success":
+        return []
+    if "@" in identity:
+        how = f"open the link SES mailed to {identity}"
+    else:
+        how = (
+            f"add the DNS TXT record _amazonses.{identity} = "
+            f"{status.get('VerificationToken', '<token>')}"
+        )
+    return [
+        f"SES identity {identity} is not verified yet: {how}. While the account is in the SES "
+        "sandbox, recipients must be verified identities too."
+    ]
 
 
 def destroy_plan(settings: Settings, target: Target) -> Plan:
     templates, identity = _ses_names(settings)
-    steps = destroy_steps(target, settings.stack_name, templates, identity)
-    return Plan(steps=steps, known={})
+    return destroy_steps(target, settings.stack_name, templates, identity)
 
 
 def destroy(
@@ -68,7 +92,7 @@ def destroy(
     outputs_file = Path(settings.outputs_file)
     if outputs_file.is_file() and _outputs_stack(outputs_file) == settings.stack_name:
         outputs_file.unlink()
-    return Result(applied=applied)
+    return Result(applied=applied, notes=the_plan.notes)
 
 
 def outputs(settings: Settings, target: Target) -> dict[str, Any]:

@@ -69,6 +69,7 @@ class Plan:
 
     steps: list[Step]
     known: dict[str, str]
+    notes: list[str] = field(default_factory=list)  # things the user should know or do
 
     @property
     def changes(self) -> list[Step]:

@@ -16,7 +16,7 @@ from bootstrap import models as m
 from bootstrap.aws import missing, paginate, tags_as_map
 from bootstrap.models import TAG_KEY, Resource
 from bootstrap.planner import find_rest_api, ses_identity_exists
-from bootstrap.steps import Delete, Step
+from bootstrap.steps import Delete, Plan, Step
 from bootstrap.target import Target
 
 # Deletion order: dependents first (a bus cannot go while it has rules, a role is only
@@ -191,21 +191,44 @@ def sweep_steps(target: Target, stack: str, desired: list[Resource]) -> list[Ste
     return steps
 
 
+def other_stacks(target: Target, stack: str) -> set[str]:
+    """Other skybook stacks in this account and region, found by their tagged functions."""
+    client = target.client("lambda")
+    found = set()
+    for function in paginate(client, "list_functions", "Functions"):
+        if not function["FunctionName"].endswith("-sendBookingReceipt"):
+            continue
+        tags = tags_as_map(client.list_tags(Resource=function["FunctionArn"]).get("Tags", {}))
+        if tags.get(TAG_KEY) not in (None, stack):
+            found.add(tags[TAG_KEY])
+    return found
+
+
 def destroy_steps(
     target: Target, stack: str, ses_templates: list[str], ses_identity: str | None
-) -> list[Step]:
-    """Everything of the stack, plus the named SES templates and identity if they exist."""
+) -> Plan:
+    """Everything of the stack, plus the named SES templates and identity if they exist.
+
+    The SES names are fixed, so another stack in the same account and region uses the very
+    same templates (and usually the identity): while one exists, they stay.
+    """
     steps = sweep_steps(target, stack, [])
+    others = other_stacks(target, stack)
+    if others:
+        note = (
+            f"kept the SES identity and templates: stack(s) {', '.join(sorted(others))} "
+            "in this account and region use them too"
+        )
+        return Plan(steps=steps, known={}, notes=[note])
     ses = target.client("ses")
     extra: list[Step] = []
     for name in ses_templates:
         if missing(functools.partial(ses.get_template, TemplateName=name)) is not None:
             extra.append(Delete("SesTemplate", name))
-    if ses_identity:
-        if ses_identity_exists(target, ses_identity):
-            extra.append(Delete("SesIdentity", ses_identity))
+    if ses_identity and ses_identity_exists(target, ses_identity):
+        extra.append(Delete("SesIdentity", ses_identity))
     # Keep the documented order: SES goes before the queue, table and bus.
-    return sorted(steps + extra, key=lambda s: ORDER.index(s.kind))
+    return Plan(steps=sorted(steps + extra, key=lambda s: ORDER.index(s.kind)), known={})
 
 
 def delete(target: Target, step: Delete) -> None:
