@@ -5,8 +5,9 @@
 """
 
 from bootstrap.deployer import Result, deploy, destroy, outputs, plan, read_outputs
+from bootstrap.errors import DeployError
 from bootstrap.settings import Settings
-from bootstrap.target import DeployError, Target
+from bootstrap.target import Target
 
 __all__ = [
     "DeployError",

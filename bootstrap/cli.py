@@ -14,14 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import botocore.exceptions
-
 from bootstrap.deployer import deploy, destroy, destroy_plan, outputs, plan
-from bootstrap.packaging import PackagingError
-from bootstrap.settings import Settings, SettingsError
-from bootstrap.stack import ManifestError
+from bootstrap.errors import DeployError, friendly_message
+from bootstrap.settings import Settings
 from bootstrap.steps import Plan, Step
-from bootstrap.target import DEFAULT_REGION, DeployError, Target
+from bootstrap.target import DEFAULT_REGION, Target
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 
@@ -186,25 +183,8 @@ def _confirm(settings: Settings, target: Target) -> bool:
 
 def error_message(error: BaseException, target: Target | None) -> str | None:
     """A one-line message for errors the user can act on (None: a bug, show the traceback)."""
-    if isinstance(error, DeployError | SettingsError | ManifestError | PackagingError):
-        return str(error)
-    if isinstance(error, TimeoutError):
-        return f"{error}: the target is slow or stuck; run the command again"
-    if isinstance(error, botocore.exceptions.EndpointConnectionError | ConnectionError):
-        return target.unreachable_message() if target else str(error)
-    if isinstance(error, botocore.exceptions.NoCredentialsError):
-        return "no AWS credentials found: pass --profile P or --endpoint URL"
-    if isinstance(error, botocore.exceptions.ClientError):
-        info = error.response.get("Error", {})
-        code, text = info.get("Code", "?"), info.get("Message", "")
-        operation = getattr(error, "operation_name", "a call")
-        hint = (
-            "the credentials lack this permission"
-            if "AccessDenied" in code or "Unauthorized" in code
-            else "see the message; 'plan' shows the intended change"
-        )
-        return f"{operation} failed: {code}: {text} ({hint})"
-    return None
+    unreachable = target.unreachable_message() if target else str(error)
+    return friendly_message(error, unreachable)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

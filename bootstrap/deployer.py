@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bootstrap import stack as stack_module
+from bootstrap.errors import DeployError, friendly_message
 from bootstrap.executor import Executor, Progress, stderr_progress
 from bootstrap.planner import plan_desired
 from bootstrap.settings import Settings
 from bootstrap.stack import desired_stack
 from bootstrap.steps import Plan, Step
 from bootstrap.sweeper import destroy_steps, sweep_steps
-from bootstrap.target import DeployError, Target
+from bootstrap.target import Target
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -32,6 +38,27 @@ class Result:
         return f"{len(self.applied)} change{'s' if len(self.applied) != 1 else ''} applied"
 
 
+def _friendly(
+    function: Callable[Concatenate[Settings, Target, P], R],
+) -> Callable[Concatenate[Settings, Target, P], R]:
+    """Turn AWS and connection errors into a one-line :class:`DeployError`."""
+
+    @functools.wraps(function)
+    def wrapper(settings: Settings, target: Target, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(settings, target, *args, **kwargs)
+        except DeployError:
+            raise
+        except Exception as error:
+            message = friendly_message(error, target.unreachable_message())
+            if message is None:
+                raise
+            raise DeployError(message) from error
+
+    return wrapper
+
+
+@_friendly
 def plan(settings: Settings, target: Target) -> Plan:
     """Steps that would bring the target to the desired stack (reads only)."""
     resources = desired_stack(settings)
@@ -40,6 +67,7 @@ def plan(settings: Settings, target: Target) -> Plan:
     return result
 
 
+@_friendly
 def deploy(
     settings: Settings, target: Target, *, progress: Progress = stderr_progress, **options: Any
 ) -> Result:
@@ -76,11 +104,13 @@ def ses_notes(target: Target, identity: str) -> list[str]:
     ]
 
 
+@_friendly
 def destroy_plan(settings: Settings, target: Target) -> Plan:
     templates, identity = _ses_names(settings)
     return destroy_steps(target, settings.stack_name, templates, identity)
 
 
+@_friendly
 def destroy(
     settings: Settings, target: Target, *, progress: Progress = stderr_progress, **options: Any
 ) -> Result:
@@ -95,6 +125,7 @@ def destroy(
     return Result(applied=applied, notes=the_plan.notes)
 
 
+@_friendly
 def outputs(settings: Settings, target: Target) -> dict[str, Any]:
     """The outputs of the deployed stack, read from the target (and written to the file)."""
     the_plan = plan(settings, target)

@@ -17,10 +17,11 @@ import botocore.exceptions
 
 from bootstrap import models as m
 from bootstrap.aws import error_code, missing, paginate, tag_list, tag_map, wait_for
+from bootstrap.errors import DeployError
 from bootstrap.models import is_resolved, resolve
 from bootstrap.planner import api_fingerprint, desired_function_config, desired_targets
 from bootstrap.steps import Create, Delete, NoChange, Step, Update
-from bootstrap.target import DeployError, Target
+from bootstrap.target import Target
 
 Progress = Callable[[str], None]
 
@@ -242,15 +243,18 @@ class Executor:
             except botocore.exceptions.ClientError as error:
                 # A new IAM role takes a few seconds to be usable by Lambda on AWS.
                 message = str(error.response.get("Error", {}).get("Message", ""))
-                if (
-                    error_code(error) == "InvalidParameterValueException"
-                    and "cannot be assumed" in message
-                    and time.monotonic() < deadline
+                if error_code(error) != "InvalidParameterValueException" or (
+                    "cannot be assumed" not in message
                 ):
-                    self.sleep(delay)
-                    delay = min(delay * 2, 10.0)
-                    continue
-                raise
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DeployError(
+                        f"function {r.name}: Lambda still cannot assume {config['role']} after "
+                        f"{self.role_propagation_timeout:.0f}s (IAM propagation is slow, or the "
+                        "role's trust policy is wrong): run apply again"
+                    ) from error
+                self.sleep(delay)
+                delay = min(delay * 2, 10.0)
         self._wait_function(r.name)
         return {"arn": created["FunctionArn"]}
 

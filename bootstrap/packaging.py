@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from bootstrap.errors import DeployError
 from bootstrap.models import Code
 
 COMMON_DIR = "common"
@@ -23,8 +24,8 @@ _SKIP_DIRS = {"__pycache__", "tests", "templates", ".pytest_cache", ".mypy_cache
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
 
 
-class PackagingError(RuntimeError):
-    pass
+class PackagingError(DeployError):
+    """A function's source folder is missing or unreadable."""
 
 
 def _files(root: Path) -> Iterator[Path]:

@@ -14,9 +14,10 @@ from typing import Any
 
 from bootstrap import models as m
 from bootstrap.aws import missing, normalize_policy, paginate, tags_as_map
+from bootstrap.errors import DeployError
 from bootstrap.models import TAG_KEY, Resource, resolve
 from bootstrap.steps import Create, NoChange, Plan, Step, Update
-from bootstrap.target import DeployError, Target
+from bootstrap.target import Target
 
 Observed = dict[str, Any]
 """What exists for one resource: ``attrs`` (ARN, id, ... for references) and raw state."""

@@ -10,12 +10,14 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bootstrap.errors import DeployError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SENDER_EMAIL = "bookings@skybook.local"
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,30}$")
 
 
-class SettingsError(ValueError):
+class SettingsError(DeployError, ValueError):
     """A setting has a value AWS would refuse; the message says which and why."""
 
 

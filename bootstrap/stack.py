@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bootstrap.errors import DeployError
 from bootstrap.models import (
     ApiRoute,
     EventBus,
@@ -60,8 +61,8 @@ TABLE_WRITE = (
 )
 
 
-class ManifestError(ValueError):
-    pass
+class ManifestError(DeployError, ValueError):
+    """The SES template manifest is missing, malformed or lacks a template we need."""
 
 
 def load_templates(functions_dir: Path) -> list[SesTemplate]:

@@ -13,12 +13,10 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from bootstrap.errors import DeployError
+
 DEFAULT_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("test", "test")
-
-
-class DeployError(RuntimeError):
-    """A problem the user can act on; ``str()`` is a one-line message naming the fix."""
 
 
 @dataclass

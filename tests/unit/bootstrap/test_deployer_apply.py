@@ -388,6 +388,8 @@ def test_create_function_waits_for_a_new_role_to_propagate(
 def test_role_propagation_retries_stop_at_the_deadline(settings: Settings, target: Target) -> None:
     from botocore.exceptions import ClientError
 
+    from bootstrap.errors import DeployError
+
     def never(**kwargs: Any) -> Any:
         raise ClientError(
             {
@@ -400,7 +402,7 @@ def test_role_propagation_retries_stop_at_the_deadline(settings: Settings, targe
         )
 
     target.client("lambda").create_function = never
-    with pytest.raises(ClientError):
+    with pytest.raises(DeployError, match=r"still cannot assume .*run apply again"):
         deploy(settings, target, sleep=lambda _s: None, role_propagation_timeout=0.0, **QUIET)
 
 
