@@ -234,8 +234,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self._discard(proc)  # kill the group first: what the init started goes too
             error = {
                 "errorType": "Runtime.ExitError",
-                "errorMessage": "RequestId: {request_id} Error: Runtime exited with error: "
-                + proc.exit_description(),
+                "errorMessage": "RequestId: {request_id} Error: " + proc.exit_message(),
             }
         duration_ms = (time.perf_counter() - proc.started) * 1000
         logs = _ensure_newline(proc.logs.take(LOG_GRACE_S if error else 5.0))
@@ -303,10 +302,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         except ProcessGone:
             self._discard(proc)
             logs = _ensure_newline(proc.logs.take(LOG_GRACE_S))
-            message = (
-                f"RequestId: {request_id} Error: Runtime exited with error: "
-                + proc.exit_description()
-            )
+            message = f"RequestId: {request_id} Error: {proc.exit_message()}"
             logs += f"{message}\nRuntime.ExitError\n"
             error = {"errorType": "Runtime.ExitError", "errorMessage": message}
             return self._result(request_id, started, init, logs, error, status="error", proc=proc)

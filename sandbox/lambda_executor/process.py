@@ -238,6 +238,12 @@ class FunctionProcess:
             return f"signal: {name.lower()}"
         return f"exit status {code}"
 
+    def exit_message(self) -> str:
+        """What AWS says when a runtime process ends on its own (e.g. os._exit, sys.exit(0))."""
+        if self.popen.returncode == 0:
+            return "Runtime exited without providing a reason"
+        return f"Runtime exited with error: {self.exit_description()}"
+
 
 def interpreter_version(executable: str, timeout: float = 10.0) -> tuple[str, str] | None:
     """(real executable, "3.X") if ``executable`` runs, else None (pyenv shims may not)."""
