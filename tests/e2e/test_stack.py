@@ -1,0 +1,124 @@
+"""The stack on a real sandbox: idempotent apply, the schedule, destroy, the Docker init hook."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bootstrap import Target, deploy, destroy
+from skybook.app import sandbox_settings
+from tests.conftest import SandboxUnderTest
+from tests.e2e.conftest import App, wait_for
+
+pytestmark = pytest.mark.sandbox
+REPO = Path(__file__).resolve().parents[2]
+
+
+def quiet(_line: str) -> None:
+    return None
+
+
+def test_second_apply_changes_nothing(app: App, tmp_path: Path) -> None:
+    settings = sandbox_settings(outputs_file=tmp_path / "outputs.json")
+    result = deploy(settings, Target.local(app.sandbox.endpoint), progress=quiet)
+    assert result.applied == []
+    assert result.summary() == "No changes: the stack is up to date."
+    assert result.outputs["bookFlightUrl"] == app.outputs["bookFlightUrl"]
+
+
+def test_schedule_rule_targets_sync_flights(app: App) -> None:
+    events = app.sandbox.client("events")
+    rules = events.list_rules(NamePrefix="skybook-syncFlights")["Rules"]
+    assert [r["ScheduleExpression"] for r in rules] == ["rate(1 day)"]
+    targets = events.list_targets_by_rule(Rule=rules[0]["Name"])["Targets"]
+    assert [t["Arn"].rsplit(":", 1)[-1] for t in targets] == [
+        app.outputs["functions"]["syncFlights"]
+    ]
+
+
+def stack_leftovers(sandbox: SandboxUnderTest, stack: str) -> dict[str, list[str]]:
+    """Every resource whose name says it belongs to ``stack``."""
+    prefix = f"{stack}-"
+    c = sandbox.client
+    found: dict[str, Any] = {
+        "functions": [
+            f["FunctionName"]
+            for f in c("lambda").list_functions()["Functions"]
+            if f["FunctionName"].startswith(prefix)
+        ],
+        "tables": [t for t in c("dynamodb").list_tables()["TableNames"] if t.startswith(prefix)],
+        "buses": [
+            b["Name"]
+            for b in c("events").list_event_buses()["EventBuses"]
+            if b["Name"].startswith(prefix)
+        ],
+        "rules": [r["Name"] for r in c("events").list_rules(NamePrefix=prefix)["Rules"]],
+        "roles": [
+            r["RoleName"]
+            for r in c("iam").list_roles()["Roles"]
+            if r["RoleName"].startswith(prefix)
+        ],
+        "apis": [
+            a["name"]
+            for a in c("apigateway").get_rest_apis()["items"]
+            if a["name"].startswith(prefix)
+        ],
+        "queues": c("sqs").list_queues(QueueNamePrefix=prefix).get("QueueUrls", []),
+    }
+    return {kind: names for kind, names in found.items() if names}
+
+
+@pytest.mark.slow
+def test_minute_schedule_fires_then_destroy_leaves_nothing(
+    sandbox: SandboxUnderTest, app: App, tmp_path: Path
+) -> None:
+    settings = sandbox_settings(
+        stack_name="minutely", schedule="rate(1 minute)", outputs_file=tmp_path / "o.json"
+    )
+    target = Target.local(sandbox.endpoint)
+    outputs = deploy(settings, target, progress=quiet).outputs
+    try:
+        ddb = sandbox.client("dynamodb")
+        # Nobody invokes syncFlights here: flights appear only when the schedule fires it.
+        assert ddb.scan(TableName=outputs["tableName"])["Count"] == 0
+        wait_for(
+            lambda: ddb.scan(TableName=outputs["tableName"])["Count"] >= 7,
+            timeout=150,
+            interval=2,
+            what="the rate(1 minute) schedule to run syncFlights",
+        )
+    finally:
+        result = destroy(settings, target, progress=quiet)
+    assert result.applied
+    assert stack_leftovers(sandbox, "minutely") == {}
+    # ... and the other stack on the same sandbox is untouched.
+    assert app.post({}).status == 400
+    assert "functions" in stack_leftovers(sandbox, "skybook")
+
+
+def test_docker_init_hook_deploys_the_app(
+    sandbox: SandboxUnderTest, app: App, tmp_path: Path
+) -> None:
+    """The compose file's ready.d hook, run against this sandbox (no Docker here)."""
+    env = {
+        **os.environ,
+        "SKYBOOK_ENDPOINT": sandbox.endpoint,
+        "SKYBOOK_SOURCE": str(REPO),
+        "SKYBOOK_OUTPUTS_FILE": str(tmp_path / "outputs.json"),
+    }
+    result = subprocess.run(
+        [sys.executable, str(REPO / "docker" / "ready.d" / "skybook.py")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert app.outputs["bookFlightUrl"] in result.stdout
+    assert (tmp_path / "outputs.json").is_file()
