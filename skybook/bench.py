@@ -30,7 +30,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def client(endpoint: str, service: str) -> Any:
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=endpoint,
         region_name="us-east-1",

@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.environ.get("SKYBOOK_SOURCE", "/opt/skybook"))
 
-from skybook.app import deploy_app  # noqa: E402
+from skybook.app import deploy_app
 
 endpoint = os.environ.get("SKYBOOK_ENDPOINT", "http://localhost:4566")
 outputs = deploy_app(
