@@ -181,9 +181,11 @@ class Executor:
         return r.predicted(self.target.account, self.target.region)
 
     def update_loggroup(self, r: m.LogGroup, step: Update) -> None:
-        self.target.client("logs").put_retention_policy(
-            logGroupName=r.name, retentionInDays=r.retention_days
-        )
+        logs = self.target.client("logs")
+        if "tags" in step.changes:
+            logs.tag_resource(resourceArn=step.current["attrs"]["arn"], tags=tag_map(self.stack))
+        if "retention" in step.changes:
+            logs.put_retention_policy(logGroupName=r.name, retentionInDays=r.retention_days)
 
     def create_logresourcepolicy(self, r: m.LogResourcePolicy) -> None:
         self.target.client("logs").put_resource_policy(

@@ -72,7 +72,14 @@ class Reader:
         for group in paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=r.name):
             if group["logGroupName"] == r.name:
                 arn = group.get("logGroupArn") or group["arn"].removesuffix(":*")
-                return {"attrs": {"arn": arn}, "retention": group.get("retentionInDays")}
+                tags = logs.list_tags_log_group(logGroupName=r.name).get("tags", {})
+                return {
+                    "attrs": {"arn": arn},
+                    "retention": group.get("retentionInDays"),
+                    # Lambda creates its group on first use if it does not exist: such a
+                    # group lacks our tag until we adopt it, and destroy would miss it.
+                    "tagged": tags.get(TAG_KEY) == self.stack,
+                }
         return None
 
     def read_logresourcepolicy(self, r: m.LogResourcePolicy) -> Observed | None:
@@ -317,6 +324,8 @@ def changes(r: Resource, current: Observed, known: dict[str, str]) -> list[str]:
     elif isinstance(r, m.LogGroup):
         if current["retention"] != r.retention_days:
             found.append("retention")
+        if not current["tagged"]:
+            found.append("tags")
     elif isinstance(r, m.LogResourcePolicy):
         if normalize_policy(current["policy"]) != normalize_policy(
             want(m.policy_document(r.statements))

@@ -419,3 +419,15 @@ def test_a_table_with_other_keys_is_an_error_not_a_silent_replacement(
     )
     with pytest.raises(DeployError, match="keys cannot change"):
         plan(settings, target)
+
+
+def test_a_log_group_lambda_made_first_is_adopted(settings: Settings, target: Target) -> None:
+    """Lambda creates /aws/lambda/<fn> on first use; ours or not, destroy must remove it."""
+    client("logs").create_log_group(logGroupName="/aws/lambda/skybook-bookFlight")
+    steps = {(s.kind, s.name): s for s in plan(settings, target).changes}
+    step = steps[("LogGroup", "/aws/lambda/skybook-bookFlight")]
+    assert isinstance(step, Update) and step.changes == ("retention", "tags")
+    deploy(settings, target, **QUIET)
+    assert not plan(settings, target).changes
+    destroy(settings, target, **QUIET)
+    assert client("logs").describe_log_groups()["logGroups"] == []
