@@ -163,7 +163,8 @@ def _setup_path(task_root, layer_paths, site_dir):
 
 
 def _setup_logging():
-    """Root logger handler in the AWS Lambda text format."""
+    """Root logger handler in the AWS Lambda format: text, or JSON when the function's
+    LoggingConfig says so (AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL, set by LocalStack)."""
     import logging
 
     class RequestIdFilter(logging.Filter):
@@ -171,15 +172,35 @@ def _setup_logging():
             record.aws_request_id = _request_id
             return True
 
-    formatter = logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
-        "%Y-%m-%dT%H:%M:%S",
-    )
-    formatter.converter = time.gmtime
+    class JsonFormatter(logging.Formatter):
+        def format(self, record):
+            entry = {
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+                "level": record.levelname,
+                "message": record.getMessage(),
+                "logger": record.name,
+                "requestId": _request_id,
+            }
+            if record.exc_info and record.exc_info[0] is not None:
+                entry["errorType"] = record.exc_info[0].__name__
+                entry["errorMessage"] = str(record.exc_info[1])
+                entry["stackTrace"] = traceback.format_tb(record.exc_info[2])
+            return json.dumps(entry, default=str)
+
+    root = logging.getLogger()
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(formatter)
-    handler.addFilter(RequestIdFilter())
-    logging.getLogger().addHandler(handler)
+    if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON":
+        handler.setFormatter(JsonFormatter())
+        root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO").upper())
+    else:
+        formatter = logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+        formatter.converter = time.gmtime
+        handler.setFormatter(formatter)
+        handler.addFilter(RequestIdFilter())
+    root.addHandler(handler)
 
 
 def _load_handler(handler):

@@ -401,6 +401,31 @@ def test_logs_reach_cloudwatch(lam: Any, logs: Any, make_function: Callable[...,
     assert "Init Duration:" in report  # the first invoke was a cold start
 
 
+def test_json_log_format(lam: Any, make_function: Callable[..., str]) -> None:
+    name = make_function(
+        "import logging\ndef handler(event, context):\n"
+        "    logging.getLogger('app').info('structured')\n"
+        "    logging.getLogger('app').debug('hidden')\n"
+    )
+    lam.update_function_configuration(
+        FunctionName=name, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "INFO"}
+    )
+    wait_until(
+        lambda: (
+            lam.get_function(FunctionName=name)["Configuration"]["LastUpdateStatus"] == "Successful"
+        ),
+        what="configuration update",
+    )
+    _, response = invoke(lam, name, LogType="Tail")
+    request_id = response["ResponseMetadata"]["RequestId"]
+    lines = base64.b64decode(response["LogResult"]).decode().splitlines()
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [(e["level"], e["message"], e["logger"]) for e in entries] == [
+        ("INFO", "structured", "app")
+    ]
+    assert entries[0]["requestId"] == request_id
+
+
 def test_async_invoke(lam: Any, make_function: Callable[..., str], tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     name = make_function(
