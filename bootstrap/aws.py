@@ -68,13 +68,13 @@ def parse_policy(document: Any) -> dict[str, Any] | None:
     return parsed
 
 
-def _normal(value: Any) -> Any:
+def _normal(value: Any, in_list: bool = False) -> Any:
     if isinstance(value, dict):
         return {k: _normal(v) for k, v in value.items()}
     if isinstance(value, list):
-        items = [_normal(v) for v in value]
+        items = [_normal(v, in_list=True) for v in value]
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
-    if isinstance(value, str):
+    if isinstance(value, str) and not in_list:
         return [value]  # AWS keeps "x" and ["x"] apart in text but they mean the same
     return value
 

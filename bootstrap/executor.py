@@ -144,11 +144,21 @@ class Executor:
 
     def create_queue(self, r: m.Queue) -> dict[str, str]:
         sqs = self.target.client("sqs")
-        url = sqs.create_queue(
-            QueueName=r.name,
-            Attributes={"MessageRetentionPeriod": str(r.message_retention_seconds)},
-            tags=tag_map(self.stack),
-        )["QueueUrl"]
+        deadline = time.monotonic() + 75.0
+        while True:
+            try:
+                url = sqs.create_queue(
+                    QueueName=r.name,
+                    Attributes={"MessageRetentionPeriod": str(r.message_retention_seconds)},
+                    tags=tag_map(self.stack),
+                )["QueueUrl"]
+                break
+            except botocore.exceptions.ClientError as error:
+                # AWS refuses a queue name for 60 s after a queue of that name was deleted
+                # (destroy, then apply right away).
+                if "QueueDeletedRecently" not in error_code(error) or time.monotonic() > deadline:
+                    raise
+                self.sleep(5.0)
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]

@@ -431,3 +431,24 @@ def test_a_log_group_lambda_made_first_is_adopted(settings: Settings, target: Ta
     assert not plan(settings, target).changes
     destroy(settings, target, **QUIET)
     assert client("logs").describe_log_groups()["logGroups"] == []
+
+
+def test_a_recently_deleted_queue_name_is_retried(settings: Settings, target: Target) -> None:
+    from botocore.exceptions import ClientError
+
+    sqs = target.client("sqs")
+    real_create = sqs.create_queue
+    attempts: list[int] = []
+
+    def refuse_once(**kwargs: Any) -> Any:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ClientError(
+                {"Error": {"Code": "AWS.SimpleQueueService.QueueDeletedRecently", "Message": ""}},
+                "CreateQueue",
+            )
+        return real_create(**kwargs)
+
+    sqs.create_queue = refuse_once
+    deploy(settings, target, sleep=lambda _s: None, **QUIET)
+    assert len(attempts) == 2
