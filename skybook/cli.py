@@ -6,107 +6,23 @@ Exit codes: 0 success, 1 a problem the message explains, 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import subprocess
+import importlib
+import pkgutil
 import sys
 from collections.abc import Callable
-from typing import Any
 
-from sandbox.control import serve, start_detached, stop_detached
-from sandbox.runner import Sandbox, SandboxError, SandboxSettings
-from skybook.app import AppError, deploy_app, describe_app, print_welcome
-
-
-class CliError(Exception):
-    """A problem the user can fix; printed as one line."""
-
-
-def _sandbox(args: argparse.Namespace) -> Sandbox:
-    return Sandbox(SandboxSettings.from_env(port=getattr(args, "port", None)))
-
-
-def cmd_up(args: argparse.Namespace) -> int:
-    if args.docker:
-        return _up_docker(args)
-    sandbox = _sandbox(args)
-
-    def on_ready(ready: Sandbox) -> None:
-        print(f"sandbox ready at {ready.endpoint}", flush=True)
-        if not args.no_deploy:
-            outputs = deploy_app(ready.endpoint)
-            print_welcome(ready.endpoint, outputs)
-
-    if args.detach:
-        started = start_detached(sandbox.settings)
-        try:
-            on_ready(started)
-        except BaseException:
-            stop_detached(started)
-            raise
-        print("stop it with ./scripts/down")
-        return 0
-    print("starting the sandbox (Ctrl-C stops it) ...", file=sys.stderr, flush=True)
-    return serve(sandbox, on_ready)
-
-
-def _up_docker(args: argparse.Namespace) -> int:
-    docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "info"], capture_output=True).returncode != 0:
-        raise CliError(
-            "no Docker engine is reachable: start Docker, or drop --docker to run the "
-            "embedded sandbox"
-        )
-    cmd = [docker, "compose", "up", "--wait"] + (["--detach"] if args.detach else [])
-    return subprocess.call(cmd)
-
-
-def cmd_down(args: argparse.Namespace) -> int:
-    print("sandbox stopped" if stop_detached(_sandbox(args)) else "no sandbox was running")
-    return 0
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from sandbox.__main__ import describe
-
-    sandbox = _sandbox(args)
-    status: dict[str, Any] = describe(sandbox)
-    if status["running"]:
-        status["app"] = describe_app(str(status["endpoint"]))
-    if args.json:
-        print(json.dumps(status, indent=2))
-        return 0
-    if not status["running"]:
-        print(f"no sandbox running (it would listen on {status['endpoint']}); start: ./scripts/up")
-        return 0
-    print(f"sandbox: running at {status['endpoint']} (pid {status['pid']})")
-    print(f"  processes: {status['processes']}   log: {status['log']}")
-    services = status.get("services") or {}
-    print("  services: " + ", ".join(f"{k}={v}" for k, v in sorted(services.items())))
-    for line in status["app"].get("lines", []):
-        print(f"  {line}")
-    return 0
+import skybook.commands
+from bootstrap import DeployError
+from sandbox.runner import SandboxError
+from skybook.app import AppError
+from skybook.errors import CliError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="skybook", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    up = sub.add_parser("up", help="start the sandbox, deploy the app, seed flights")
-    up.add_argument(
-        "--detach", action="store_true", help="return once ready; ./scripts/down stops it"
-    )
-    up.add_argument("--docker", action="store_true", help="run docker-compose.yml instead")
-    up.add_argument("--port", type=int, help="gateway port (default 4566 or SKYBOOK_PORT)")
-    up.add_argument("--no-deploy", action="store_true", help="only the sandbox, no app")
-    up.set_defaults(func=cmd_up)
-
-    down = sub.add_parser("down", help="stop a detached sandbox and everything it started")
-    down.set_defaults(func=cmd_down)
-
-    status = sub.add_parser("status", help="what runs, where, and the app's outputs")
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(func=cmd_status)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in sorted(pkgutil.iter_modules(skybook.commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"skybook.commands.{module.name}").register(sub)
     return parser
 
 
@@ -115,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (CliError, SandboxError, AppError) as error:
+    except (CliError, SandboxError, AppError, DeployError) as error:
         print(f"skybook: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
