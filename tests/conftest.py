@@ -80,7 +80,12 @@ def sandbox() -> Iterator[SandboxUnderTest]:
 
     _prune_old_test_sandboxes()
     port = free_port()
-    embedded = Sandbox(SandboxSettings.from_env(name=f"test-{port}", port=port))
+    # Lambda's async retries wait 1 s x attempt instead of 60 s: the fault tests exercise the
+    # same retry path without minutes of waiting.
+    settings = SandboxSettings.from_env(
+        name=f"test-{port}", port=port, extra_env={"LAMBDA_RETRY_BASE_DELAY": "1"}
+    )
+    embedded = Sandbox(settings)
     embedded.start()
     try:
         yield SandboxUnderTest(endpoint=embedded.endpoint, kind="embedded", embedded=embedded)
