@@ -62,6 +62,11 @@ class Paths:
         return self.runtime / "localstack-libs"
 
     @property
+    def loopback_shim(self) -> Path:
+        """LD_PRELOAD library that turns wildcard binds into loopback ones (DynamoDB Local)."""
+        return self.runtime / "native" / "loopback_bind.so"
+
+    @property
     def stamps(self) -> Path:
         return self.runtime / "stamps"
 

@@ -124,6 +124,26 @@ def marked_pids(sandbox_id: str) -> list[int]:
     return pids
 
 
+def with_descendants(roots: list[int]) -> list[int]:
+    """``roots`` plus every live process below them (function processes carry no marker)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid not in found and _alive(pid):
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return sorted(found)
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -283,7 +303,7 @@ class Sandbox:
             return False
         sandbox_id: str | None = record["id"] if record else None
         pid = int(record["pid"]) if record else self.process.pid  # type: ignore[union-attr]
-        seen: set[int] = set(marked_pids(sandbox_id)) if sandbox_id else set()
+        seen: set[int] = set(with_descendants(marked_pids(sandbox_id))) if sandbox_id else set()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)  # graceful: LocalStack stops DynamoDB Local
         deadline = time.monotonic() + timeout
@@ -291,7 +311,11 @@ class Sandbox:
             self._reap(seen)
             time.sleep(0.05)
         for _ in range(100):  # then nothing may survive: the group and every marked process
-            leftovers = set(marked_pids(sandbox_id)) - {os.getpid()} if sandbox_id else set()
+            leftovers = (
+                set(with_descendants(marked_pids(sandbox_id))) - {os.getpid()}
+                if sandbox_id
+                else set()
+            )
             seen |= leftovers
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
@@ -323,8 +347,9 @@ class Sandbox:
         self.stop()
 
     def pids(self) -> list[int]:
+        """Every live process of the sandbox: marked ones and all their descendants."""
         record = self.record()
-        return marked_pids(record["id"]) if record else []
+        return with_descendants(marked_pids(record["id"])) if record else []
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -373,8 +398,16 @@ class Sandbox:
             }
         )
         # DynamoDB Local is the only Java here: the client compiler and serial GC halve its
-        # start-up on two cores and shrink its footprint.
-        env.setdefault("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        # start-up on two cores and shrink its footprint; IPv4 sockets let the shim below
+        # bind it to 127.0.0.1 (a dual-stack ::1 socket would refuse IPv4 clients).
+        env.setdefault(
+            "JAVA_TOOL_OPTIONS",
+            "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.net.preferIPv4Stack=true",
+        )
+        # Loopback only: a wildcard bind by anything the sandbox runs lands on loopback.
+        env["LD_PRELOAD"] = " ".join(
+            part for part in (str(p.loopback_shim), env.get("LD_PRELOAD", "")) if part
+        )
         env.update(s.extra_env)
         return env
 

@@ -305,6 +305,37 @@ def install_dynamodb_local(paths: Paths) -> None:
         log(f"Java for DynamoDB Local: {home}")
 
 
+LOOPBACK_SHIM_SOURCE = Path(__file__).resolve().parent / "native" / "loopback_bind.c"
+
+
+def build_loopback_shim(paths: Paths) -> None:
+    """DynamoDB Local binds 0.0.0.0 and has no option against it; this shim makes it loopback."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if not compiler:
+        raise SetupError(
+            "a C compiler is needed once to build the loopback shim: install gcc "
+            "(e.g. `apt-get install gcc libc6-dev`)"
+        )
+
+    def step() -> None:
+        paths.loopback_shim.parent.mkdir(parents=True, exist_ok=True)
+        run(
+            [
+                compiler,
+                "-shared",
+                "-fPIC",
+                "-O2",
+                "-o",
+                str(paths.loopback_shim),
+                str(LOOPBACK_SHIM_SOURCE),
+                "-ldl",
+            ],
+            "building the loopback shim",
+        )
+
+    stamped(paths, "loopback-shim", digest(LOOPBACK_SHIM_SOURCE), step)
+
+
 def is_ready(paths: Paths) -> bool:
     """Cheap check used by start: has setup ever completed?"""
     return (paths.stamps / "complete").exists()
@@ -316,6 +347,7 @@ def setup(paths: Paths) -> None:
     install_localstack(paths)
     install_lambda_runtimes(paths)
     install_dynamodb_local(paths)
+    build_loopback_shim(paths)
     (paths.stamps / "complete").write_text(LOCALSTACK_VERSION)
     log(f"sandbox setup complete in {time.monotonic() - started:.1f}s ({paths.runtime})")
 
