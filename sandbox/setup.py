@@ -49,6 +49,22 @@ def run(cmd: list[str], what: str, **kwargs: object) -> None:
         raise SetupError(f"{what} failed (exit {proc.returncode}):\n{tail}")
 
 
+def pip_install(paths: Paths, *args: str, what: str) -> None:
+    """pip of LocalStack's environment, quiet; the only installer setup uses for Python."""
+    run(
+        [
+            str(paths.localstack_python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *args,
+        ],
+        what,
+    )
+
+
 def digest(*parts: str | Path) -> str:
     h = hashlib.sha256()
     for part in parts:
@@ -157,19 +173,12 @@ def install_localstack(paths: Paths) -> None:
         if paths.localstack_venv.exists():
             shutil.rmtree(paths.localstack_venv)
         run([str(python), "-m", "venv", str(paths.localstack_venv)], "creating the venv")
-        run(
-            [
-                str(paths.localstack_python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-c",
-                str(CONSTRAINTS),
-                f"localstack-core[runtime]=={LOCALSTACK_VERSION}",
-            ],
-            "installing localstack-core",
+        pip_install(
+            paths,
+            "-c",
+            str(CONSTRAINTS),
+            f"localstack-core[runtime]=={LOCALSTACK_VERSION}",
+            what="installing localstack-core",
         )
 
     stamped(paths, "localstack", key, step)
@@ -178,20 +187,7 @@ def install_localstack(paths: Paths) -> None:
 
     def plugin_step() -> None:
         log("LocalStack: registering the `process` Lambda executor")
-        run(
-            [
-                str(paths.localstack_python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-deps",
-                "-e",
-                str(REPO_ROOT),
-            ],
-            "installing the executor plugin",
-        )
+        pip_install(paths, "--no-deps", "-e", str(REPO_ROOT), what="installing the executor plugin")
 
     stamped(paths, "executor-plugin", plugin_key, plugin_step)
 
@@ -214,21 +210,14 @@ def install_lambda_runtimes(paths: Paths) -> None:
         log(f"Lambda runtime libraries: {LAMBDA_BOTO3}")
         if paths.lambda_site.exists():
             shutil.rmtree(paths.lambda_site)
-        run(
-            [
-                str(paths.localstack_python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--target",
-                str(paths.lambda_site),
-                "-c",
-                str(CONSTRAINTS),
-                LAMBDA_BOTO3,
-            ],
-            "installing boto3 for functions",
+        pip_install(
+            paths,
+            "--target",
+            str(paths.lambda_site),
+            "-c",
+            str(CONSTRAINTS),
+            LAMBDA_BOTO3,
+            what="installing boto3 for functions",
         )
 
     stamped(paths, "lambda-site", digest(LAMBDA_BOTO3, CONSTRAINTS), step)
