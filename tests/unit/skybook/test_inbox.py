@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from skybook.inbox import RenderError, Template, render, render_string
+from skybook.inbox import RenderError, Template, _to_email, render, render_string
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "functions/send_booking_receipt/templates"
 
@@ -111,3 +111,82 @@ def test_the_apps_rejection_template_needs_the_reason() -> None:
     rendered = render(template, {**data, "reason": "Not enough seats for this flight"})
     assert rendered.subject == "Your booking to CDG could not be completed"
     assert "to CDG: Not enough seats for this flight." in (rendered.text or "")
+
+
+class FakeTemplates:
+    """Stands in for SES GetTemplate: the app's receipt template, or a reason it is missing."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str | None]] = []
+
+    def get(self, name: str, region: str | None) -> Template | str:
+        self.asked.append((name, region))
+        if name == "bookingReceiptTemplate":
+            return load(name)
+        return f"Template {name} does not exist (any more) in {region}"
+
+
+def message(**fields: Any) -> dict[str, Any]:
+    return {
+        "Id": "m1",
+        "Region": "eu-west-1",
+        "Source": "bookings@skybook.local",
+        "Destination": {"ToAddresses": ["a@example.com"]},
+        "Timestamp": "2026-11-27T04:58:22",
+        **fields,
+    }
+
+
+def test_a_templated_message_is_rendered_with_its_regions_template() -> None:
+    data = {
+        "destination": "LHR",
+        "flightDate": "2026-12-01",
+        "numberOfSeats": "1",
+        "bookingId": "b",
+    }
+    templates = FakeTemplates()
+    email = _to_email(
+        message(Template="bookingReceiptTemplate", TemplateData=json.dumps(data)),
+        templates,  # type: ignore[arg-type]
+    )
+    assert templates.asked == [("bookingReceiptTemplate", "eu-west-1")]
+    assert (email.subject, email.error, email.data) == (
+        "Your flight to LHR was booked!",
+        None,
+        data,
+    )
+    assert email.to_json()["to"] == ["a@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        (
+            {"Template": "bookingReceiptTemplate", "TemplateData": '{"destination": "LHR"}'},
+            "Attribute 'flightDate' is not present in the rendering data.",
+        ),
+        ({"Template": "gone", "TemplateData": "{}"}, "Template gone does not exist"),
+        ({"Template": "bookingReceiptTemplate", "TemplateData": "[1]"}, "bad TemplateData"),
+        ({"Template": "bookingReceiptTemplate", "TemplateData": "{"}, "bad TemplateData"),
+    ],
+)
+def test_a_message_that_cannot_render_carries_the_reason(
+    fields: dict[str, Any], error: str
+) -> None:
+    email = _to_email(message(**fields), FakeTemplates())  # type: ignore[arg-type]
+    assert email.error is not None and email.error.startswith(error)
+    assert (email.subject, email.html, email.text) == ("", None, None)
+
+
+def test_a_plain_message_is_shown_as_sent() -> None:
+    email = _to_email(
+        message(Subject="Hi", Body={"text_part": "t", "html_part": "<b>h</b>"}),
+        FakeTemplates(),  # type: ignore[arg-type]
+    )
+    assert (email.template, email.subject, email.text, email.html, email.error) == (
+        None,
+        "Hi",
+        "t",
+        "<b>h</b>",
+        None,
+    )

@@ -1,0 +1,105 @@
+"""How the app commands print log lines and events, and how --follow ends."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from skybook.appdata import LogLine
+from skybook.commands import app
+
+
+def line(message: str, timestamp: int = 1_795_755_502_111, id_: str = "e1") -> LogLine:
+    return LogLine("registerBooking", timestamp, message, "stream", id_)
+
+
+def test_a_json_log_line_shows_level_message_and_fields_at_the_time_it_was_written() -> None:
+    text = app._log_text(
+        line(
+            json.dumps(
+                {
+                    "timestamp": "2026-11-27T04:58:22.041+00:00",
+                    "level": "INFO",
+                    "message": "booking confirmed",
+                    "function": "skybook-registerBooking",
+                    "awsRequestId": "r",
+                    "bookingId": "b-1",
+                    "seats": 1,
+                    "reason": None,
+                }
+            )
+        )
+    )
+    assert (
+        text
+        == "2026-11-27 04:58:22.041  INFO   booking confirmed  bookingId=b-1 seats=1 reason=null"
+    )
+
+
+def test_a_plain_log_line_uses_cloudwatchs_time_and_a_traceback_is_indented() -> None:
+    assert (
+        app._log_text(line("START RequestId: x")) == "2026-11-27 04:58:22.111  START RequestId: x"
+    )
+    text = app._log_text(
+        line(json.dumps({"level": "ERROR", "message": "boom", "traceback": "Trace\n  at x"}))
+    )
+    assert text.splitlines()[1:] == ["    Trace", "      at x"]
+
+
+def test_an_event_line_names_source_type_booking_and_what_happened() -> None:
+    event = {
+        "id": "1",
+        "time": "2026-11-27T04:58:22Z",
+        "source": "registerBooking",
+        "detail-type": "bookingRejected",
+        "detail": {
+            "bookingId": "b-1",
+            "destination": "LHR",
+            "flightDate": "2026-12-01",
+            "numberOfSeats": 2,
+            "bookerEmail": "a@example.com",
+            "status": "REJECTED",
+            "reason": "Not enough seats for this flight",
+        },
+    }
+    expected = "  ".join(
+        [
+            "2026-11-27 04:58:22",
+            "registerBooking".ljust(15),
+            "bookingRejected".ljust(16),
+            "b-1".ljust(36),
+            "LHR  2026-12-01  2 seat(s)  a@example.com  REJECTED  Not enough seats for this flight",
+        ]
+    )
+    assert app._event_text(event) == expected
+
+
+def test_follow_shows_each_item_once_and_ctrl_c_is_success(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    batches: list[list[dict[str, Any]]] = [
+        [{"k": "a", "t": 1}],
+        [{"k": "a", "t": 1}, {"k": "b", "t": 2}],
+        [{"k": "b", "t": 2}, {"k": "c", "t": 3}],
+    ]
+    asked: list[int | None] = []
+    shown: list[str] = []
+    sleeps = iter(range(len(batches) - 1))
+
+    def fake_sleep(_seconds: float) -> None:
+        if next(sleeps, None) is None:
+            raise KeyboardInterrupt
+
+    def fetch(since: int | None) -> list[dict[str, Any]]:
+        asked.append(since)
+        return batches[len(asked) - 1]
+
+    monkeypatch.setattr(app.time, "sleep", fake_sleep)
+    code = app._follow(
+        fetch, lambda i: str(i["k"]), lambda i: int(i["t"]), lambda i: shown.append(i["k"])
+    )
+    assert code == 0
+    assert shown == ["a", "b", "c"]
+    assert asked[0] is None and all(isinstance(s, int) for s in asked[1:])
