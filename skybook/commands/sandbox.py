@@ -11,7 +11,7 @@ from typing import Any
 
 from sandbox.control import serve, start_detached, stop_detached
 from sandbox.runner import Sandbox, SandboxSettings
-from skybook.app import deploy_app, describe_app, print_welcome
+from skybook.app import DEFAULT_OUTPUTS, deploy_app, describe_app, print_welcome
 from skybook.errors import CliError
 
 
@@ -29,6 +29,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not args.no_deploy:
             outputs = deploy_app(ready.endpoint)
             print_welcome(ready.endpoint, outputs)
+            if not args.no_console:
+                _start_console(args, ready, outputs)
 
     if args.detach:
         started = start_detached(sandbox.settings)
@@ -43,6 +45,28 @@ def cmd_up(args: argparse.Namespace) -> int:
     return serve(sandbox, on_ready)
 
 
+def _start_console(args: argparse.Namespace, ready: Sandbox, outputs: dict[str, Any]) -> None:
+    """The console beside the app: a thread of ``up``, or a detached process ``down`` stops.
+
+    A taken port costs only the console, never the sandbox.
+    """
+    from skybook.console import ConsoleError, console_port
+    from skybook.console import process as console
+
+    try:
+        port = console_port(args.console_port)
+        if args.detach:
+            url = console.start_detached(ready.endpoint, DEFAULT_OUTPUTS, port, ready.dir)
+        else:
+            url = console.start_in_thread(
+                ready.endpoint, outputs, DEFAULT_OUTPUTS.resolve(), port
+            ).url
+    except ConsoleError as error:
+        print(f"console not started: {error}", file=sys.stderr, flush=True)
+        return
+    print(f"  Console: {url}  (flights, bookings, inbox, events, logs)\n", flush=True)
+
+
 def _up_docker(args: argparse.Namespace) -> int:
     docker = shutil.which("docker")
     if docker is None or subprocess.run([docker, "info"], capture_output=True).returncode != 0:
@@ -55,7 +79,12 @@ def _up_docker(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    print("sandbox stopped" if stop_detached(_sandbox(args)) else "no sandbox was running")
+    from skybook.console.process import stop_detached as stop_console
+
+    sandbox = _sandbox(args)
+    if stop_console(sandbox.dir):
+        print("console stopped")
+    print("sandbox stopped" if stop_detached(sandbox) else "no sandbox was running")
     return 0
 
 
@@ -89,6 +118,12 @@ def register(sub: Any) -> None:
     up.add_argument("--docker", action="store_true", help="run docker-compose.yml instead")
     up.add_argument("--port", type=int, help="gateway port (default 4566 or SKYBOOK_PORT)")
     up.add_argument("--no-deploy", action="store_true", help="only the sandbox, no app")
+    up.add_argument("--no-console", action="store_true", help="do not serve the console page")
+    up.add_argument(
+        "--console-port",
+        type=int,
+        help="console port on 127.0.0.1 (default 4580 or SKYBOOK_CONSOLE_PORT)",
+    )
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="stop a detached sandbox and everything it started")

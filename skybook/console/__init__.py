@@ -7,8 +7,9 @@ rendered email, recent bus events and function logs; the page polls a small JSON
 from skybook.console.server import (
     DEFAULT_PORT,
     ConsoleData,
+    ConsoleError,
     ConsoleServer,
     console_port,
 )
 
-__all__ = ["DEFAULT_PORT", "ConsoleData", "ConsoleServer", "console_port"]
+__all__ = ["DEFAULT_PORT", "ConsoleData", "ConsoleError", "ConsoleServer", "console_port"]

@@ -9,6 +9,7 @@ email, then stops everything.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -94,6 +95,7 @@ def take(images: Path) -> None:
             shoot(server.url, images)
         finally:
             server.stop()
+    shutil.rmtree(sandbox.dir, ignore_errors=True)  # its logs are kept only when it failed
     print(
         f"==> {images / 'console.png'} and {images / 'email.png'} "
         f"in {time.monotonic() - started:.0f}s",

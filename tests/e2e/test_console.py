@@ -312,3 +312,44 @@ def test_a_refused_booking_shows_the_apps_message(app: App, page: Any) -> None:
     expect(result).to_contain_text("destination")
     assert app.bookings_for("CDG", flight_date) == []
     assert app.seats("CDG", flight_date) == 1
+
+
+# --- the console beside a detached sandbox -------------------------------------------------
+
+
+@pytest.mark.sandbox
+def test_detached_console_serves_until_stopped(app: App, tmp_path: Path) -> None:
+    from skybook.console import process
+
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(app.outputs))
+    folder = tmp_path / "sandbox"
+    url = process.start_detached(app.sandbox.endpoint, outputs_file, 0, folder)
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        assert process.recorded_url(folder) == url
+        pid = json.loads((folder / process.RECORD).read_text())["pid"]
+        with urllib.request.urlopen(url + "api/info", timeout=10) as response:
+            assert json.load(response)["bookFlightUrl"] == app.outputs["bookFlightUrl"]
+    finally:
+        stopped = process.stop_detached(folder)
+    assert stopped
+    assert not (folder / process.RECORD).exists()
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+    assert process.stop_detached(folder) is False
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url + "api/info", timeout=5)
+
+
+def test_detached_console_reports_a_taken_port(tmp_path: Path) -> None:
+    from skybook.console import process
+
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text("{}")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(Exception, match=f"console port {port} .* already in use"):
+            process.start_detached("http://127.0.0.1:9", outputs_file, port, tmp_path / "s")
+    assert not (tmp_path / "s" / process.RECORD).exists()
