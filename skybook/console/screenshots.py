@@ -13,7 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,8 @@ def shoot(url: str, images: Path) -> None:
 
     today = datetime.now(UTC).date()
     trips = [
-        ("CDG", today + timedelta(days=3), 1, "ada@example.com"),
-        ("LHR", today + timedelta(days=1), 2, "grace@example.com"),
+        ("CDG", today, 1, "ada@example.com"),  # today's flights: the first rows of the table
+        ("LHR", today, 2, "grace@example.com"),
     ]
     with sync_playwright() as playwright:
         browser = launch(playwright)
