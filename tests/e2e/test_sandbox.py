@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port, marked_pids
+from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port
 
 pytestmark = pytest.mark.sandbox
 REPO = Path(__file__).resolve().parents[2]
@@ -107,25 +110,150 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _start_function_process(endpoint: str) -> None:
+    """Create and invoke a trivial function, so the sandbox has a function process to clean."""
+    import boto3
+
+    lam = boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("app.py", "def handler(event, context):\n    return 'ok'\n")
+    lam.create_function(
+        FunctionName="cleanup-probe",
+        Runtime="python3.13",
+        Role="arn:aws:iam::000000000000:role/probe",
+        Handler="app.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName="cleanup-probe")
+    assert lam.invoke(FunctionName="cleanup-probe")["Payload"].read() == b'"ok"'
+
+
+def _kinds(pids: list[int]) -> set[str]:
+    """What the processes are: localstack, java, function (a runtime.py process)."""
+    kinds = set()
+    for pid in pids:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "localstack.runtime.main" in cmdline:
+            kinds.add("localstack")
+        elif "java" in cmdline:
+            kinds.add("java")
+        elif "runtime.py" in cmdline:
+            kinds.add("function")
+    return kinds
+
+
+def _running(pids: list[int]) -> list[int]:
+    """The pids that still run (a zombie no longer does)."""
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
+
+
+def _wait_gone(pids: list[int], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while _running(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _running(pids) == [], _kinds(_running(pids))
+
+
+def _sandbox_env(name: str, port: int) -> dict[str, str]:
+    return {**os.environ, "SKYBOOK_SANDBOX": name, "SKYBOOK_PORT": str(port)}
+
+
+def _wait_record(sandbox: Sandbox, timeout: float = 60) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = sandbox.record()
+        if record is not None and record.get("ready"):
+            return record
+        time.sleep(0.1)
+    raise AssertionError(f"sandbox not ready; see {sandbox.log_file}")
+
+
 def test_detached_up_then_down_leaves_nothing() -> None:
     port = free_port()
-    env = {**os.environ, "SKYBOOK_SANDBOX": f"test-cli-{port}", "SKYBOOK_PORT": str(port)}
-    up = _cli("up", "--detach", "--no-deploy", env=env)
+    name = f"test-cli-{port}"
+    env = _sandbox_env(name, port)
+    up = _cli("up", "--detach", "--no-deploy", "--no-console", env=env)
     assert up.returncode == 0, up.stderr
     assert f"http://127.0.0.1:{port}" in up.stdout
-    sandbox = Sandbox(SandboxSettings(name=f"test-cli-{port}", port=port))
-    record = sandbox.record()
-    assert record is not None
-    pids = marked_pids(record["id"])
-    assert pids
-    again = _cli("up", "--detach", "--no-deploy", env=env)
+    sandbox = Sandbox(SandboxSettings(name=name, port=port))
+    assert sandbox.record() is not None
+    _start_function_process(sandbox.endpoint)
+    pids = sandbox.pids()
+    assert {"localstack", "java", "function"} <= _kinds(pids)
+
+    again = _cli("up", "--detach", "--no-deploy", "--no-console", env=env)
     assert again.returncode == 1
     assert "already running" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+
     down = _cli("down", env=env)
     assert down.returncode == 0, down.stderr
-    deadline = time.monotonic() + 10
-    while marked_pids(record["id"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert marked_pids(record["id"]) == []
-    for pid in pids:
-        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+    _wait_gone(pids)
+    assert _cli("down", env=env).stdout.strip() == "no sandbox was running"
+
+
+def test_ctrl_c_on_foreground_up_stops_everything() -> None:
+    port = free_port()
+    name = f"test-fg-{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skybook.cli", "up", "--no-deploy", "--no-console"],
+        cwd=REPO,
+        env=_sandbox_env(name, port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        sandbox = Sandbox(SandboxSettings(name=name, port=port))
+        _wait_record(sandbox)
+        _start_function_process(sandbox.endpoint)
+        pids = sandbox.pids()
+        assert {"localstack", "java", "function"} <= _kinds(pids)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        _wait_gone(pids)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_killed_owner_takes_the_sandbox_with_it() -> None:
+    """A test run or ``up`` killed with SIGKILL (no cleanup code runs) leaves nothing."""
+    port = free_port()
+    name = f"test-kill-{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--name", name, "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        sandbox = Sandbox(SandboxSettings(name=name, port=port))
+        _wait_record(sandbox)
+        _start_function_process(sandbox.endpoint)
+        pids = sandbox.pids()
+        assert {"localstack", "function"} <= _kinds(pids)
+        proc.kill()
+        proc.wait(timeout=10)
+        _wait_gone(pids, timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        Sandbox(SandboxSettings(name=name, port=port)).stop()
