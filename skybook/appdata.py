@@ -84,9 +84,12 @@ class AppView:
         self.outputs = outputs
         region = str(outputs.get("region") or DEFAULT_REGION)
         self.target = Target(endpoint=endpoint, region=region)
+        self._lock = threading.Lock()
 
     def client(self, service: str) -> Any:
-        return self.target.client(service)
+        """A cached client; built under a lock (a boto3 session is not thread-safe)."""
+        with self._lock:
+            return self.target.client(service)
 
     @property
     def table(self) -> str:
@@ -187,7 +190,8 @@ class AppView:
                     newest.extend(page["events"])
             except logs.exceptions.ResourceNotFoundException:
                 return []  # not created yet (or deleted): nothing logged
-        return sorted(newest, key=lambda e: (e.get("timestamp", 0), e.get("eventId", "")))
+        # Stable: events of the same millisecond keep the order CloudWatch gave them.
+        return sorted(newest, key=lambda e: int(e.get("timestamp", 0)))
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,14 +176,56 @@ def test_events_of_a_booking(cli: Cli, booked: Booked) -> None:
     ]
 
 
+def test_events_follow_shows_new_events_until_ctrl_c(app: App, cli: Cli) -> None:
+    env = {
+        **os.environ,
+        "SKYBOOK_ENDPOINT": cli.endpoint,
+        "SKYBOOK_OUTPUTS_FILE": str(cli.outputs_file),
+    }
+    command = [sys.executable, "-m", "skybook.cli", "events", "--follow", "--limit", "1"]
+    follower = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:  # the pipe is read on a thread, so the test can poll with a deadline
+        for line in follower.stdout or ():
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        flight_date = unique_date()
+        app.seed_flight("IST", flight_date, 1)
+        booking_id = app.book("IST", flight_date, 1, unique_email("follow")).body["bookingId"]
+        seen: list[str] = []
+
+        def confirmed() -> bool:
+            while not lines.empty():
+                seen.append(lines.get())
+            return any(booking_id in x and "bookingConfirmed" in x for x in seen)
+
+        wait_for(confirmed, what="the followed bookingConfirmed event")
+        follower.send_signal(signal.SIGINT)
+        assert follower.wait(timeout=15) == 0, follower.stderr.read() if follower.stderr else ""
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+
+
 def test_sync_is_idempotent(cli: Cli) -> None:
-    today = datetime.now(UTC).date().isoformat()
-    before = [f for f in cli.json("flights") if f["date"] >= today]
+    today = datetime.now(UTC).date()
+    window = (today.isoformat(), (today + timedelta(days=7)).isoformat())  # what sync creates
+
+    def synced() -> list[dict[str, Any]]:
+        return [f for f in cli.json("flights") if window[0] <= f["date"] <= window[1]]
+
+    before = synced()
     first = cli.json("sync")
     second = cli.json("sync")
     assert second["created"] == 0
     assert second["existing"] == first["created"] + first["existing"] == 7 * 8
-    assert [f for f in cli.json("flights") if f["date"] >= today] == before
+    assert synced() == before
     assert cli("sync").out.strip() == "syncFlights: 0 flights created, 56 already there"
 
 
