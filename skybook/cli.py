@@ -21,8 +21,10 @@ from skybook.errors import CliError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="skybook", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in sorted(pkgutil.iter_modules(skybook.commands.__path__), key=lambda m: m.name):
-        importlib.import_module(f"skybook.commands.{module.name}").register(sub)
+    for info in sorted(pkgutil.iter_modules(skybook.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"skybook.commands.{info.name}")
+        if hasattr(module, "register"):  # helpers (output, context) have none
+            module.register(sub)
     return parser
 
 

@@ -25,10 +25,6 @@ from skybook.errors import CliError
 NO_SANDBOX = "no sandbox is running: start one with ./scripts/up (or pass --endpoint URL)"
 
 
-def register(sub: Any) -> None:
-    """No commands here (``skybook.cli`` calls ``register`` on every module of the package)."""
-
-
 def add_options(parser: argparse.ArgumentParser, *, json_help: str | None = None) -> None:
     """``--endpoint``, ``--outputs-file`` and ``--json``, as every app command has them."""
     parser.add_argument(

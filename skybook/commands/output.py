@@ -14,10 +14,6 @@ from typing import Any
 MISSING = "-"
 
 
-def register(sub: Any) -> None:
-    """No commands here (``skybook.cli`` calls ``register`` on every module of the package)."""
-
-
 def cell(value: Any) -> str:
     """One value as a table shows it: ``-`` for nothing, the rest as ``str``."""
     if value is None or value == "":
