@@ -1,0 +1,331 @@
+"""Security properties of the running sandbox and the deployed stack.
+
+- Loopback only: every listening socket of the sandbox's processes is on 127.0.0.0/8 or ::1.
+- Least privilege: each function's role grants exactly what that function needs, on the
+  stack's own resources, with no wildcard actions or resources and no managed policies.
+- No secrets in what we write: the outputs, the sandbox's log files and the functions'
+  CloudWatch logs hold no AWS secret keys, session tokens or LocalStack auth tokens.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SandboxUnderTest
+from tests.e2e.conftest import App, unique_date, unique_email, wait_for
+
+pytestmark = pytest.mark.sandbox
+
+# --- loopback only -------------------------------------------------------------------------
+
+_LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp's "st" column
+
+
+def _embedded(sandbox: SandboxUnderTest) -> Any:
+    if sandbox.kind != "embedded":
+        pytest.skip("inspects the processes of the embedded sandbox")
+    return sandbox.embedded
+
+
+def _descendants(roots: Iterable[int]) -> set[int]:
+    """The roots and every process below them (DynamoDB Local, function processes, ...)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(roots), list(roots)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes: set[int] = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _address(hex_address: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
+    """Decode /proc/net/tcp{,6}'s ``ADDR:PORT`` (address in host-order 32-bit words)."""
+    host, port = hex_address.split(":")
+    raw = bytes.fromhex(host)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    address = ipaddress.ip_address(words)
+    return address, int(port, 16)
+
+
+def _listening(inodes: set[int]) -> list[tuple[str, Any, int]]:
+    """(table, address, port) of listening TCP sockets and bound UDP sockets among inodes."""
+    found = []
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        try:
+            lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[9]) not in inodes:
+                continue
+            is_udp = table.startswith("udp")
+            remote_port = int(fields[2].split(":")[1], 16)
+            if (is_udp and remote_port == 0) or (not is_udp and fields[3] == _LISTEN):
+                address, port = _address(fields[1])
+                found.append((table, address, port))
+    return found
+
+
+def _is_loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def test_address_decoding() -> None:
+    assert _address("0100007F:1F90") == (ipaddress.ip_address("127.0.0.1"), 8080)
+    assert _address("00000000:0050")[0] == ipaddress.ip_address("0.0.0.0")
+    assert _address("00000000000000000000000001000000:0016")[0] == ipaddress.ip_address("::1")
+    mapped = _address("0000000000000000FFFF00000100007F:0016")[0]
+    assert isinstance(mapped, ipaddress.IPv6Address)
+    assert mapped.ipv4_mapped == ipaddress.ip_address("127.0.0.1")
+    assert not _is_loopback(ipaddress.ip_address("::"))
+
+
+def test_every_listening_socket_is_on_loopback(app: App) -> None:
+    """``app`` first: DynamoDB Local and the function processes are running by then."""
+    embedded = _embedded(app.sandbox)
+    pids = _descendants(embedded.pids())
+    assert pids, "the sandbox reports no processes"
+    inodes: set[int] = set()
+    for pid in pids:
+        inodes |= _socket_inodes(pid)
+    sockets = _listening(inodes)
+    gateway_port = int(app.sandbox.endpoint.rsplit(":", 1)[1])
+    assert any(port == gateway_port for _, _, port in sockets), sockets
+    exposed = [(t, str(a), p) for t, a, p in sockets if not _is_loopback(a)]
+    assert not exposed, f"sockets reachable from outside this machine: {exposed}"
+
+
+# --- IAM: least privilege ------------------------------------------------------------------
+
+TABLE_READ = {
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+}
+TABLE_WRITE = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+}
+LOGS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def _needs(outputs: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
+    """Per function: action -> the ARNs it may act on (what its code calls, nothing more)."""
+    region, account = outputs["region"], outputs["account"]
+    table = f"arn:aws:dynamodb:{region}:{account}:table/{outputs['tableName']}"
+    bus = outputs["eventBusArn"]
+    ses = {f"arn:aws:ses:{region}:{account}:identity/{outputs['sesIdentity']}"} | {
+        f"arn:aws:ses:{region}:{account}:template/{t}" for t in outputs["templates"]
+    }
+
+    def logs(function: str) -> dict[str, set[str]]:
+        group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}"
+        return {action: {group, f"{group}:*"} for action in LOGS}
+
+    def on_table(*actions: str) -> dict[str, set[str]]:
+        return {action: {table} for action in actions}
+
+    fn = outputs["functions"]
+    return {
+        "bookFlight": {"events:PutEvents": {bus}} | on_table(*TABLE_READ) | logs(fn["bookFlight"]),
+        "registerBooking": on_table(*TABLE_READ, *TABLE_WRITE)
+        | {"events:PutEvents": {bus}}
+        | logs(fn["registerBooking"]),
+        "sendBookingReceipt": {"ses:SendTemplatedEmail": ses}
+        | on_table("dynamodb:GetItem", "dynamodb:UpdateItem")
+        | logs(fn["sendBookingReceipt"]),
+        "syncFlights": on_table("dynamodb:PutItem", "dynamodb:BatchWriteItem")
+        | logs(fn["syncFlights"]),
+    }
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _grants(document: dict[str, Any]) -> dict[str, set[str]]:
+    """action -> resources of the Allow statements; refuses shapes that widen access."""
+    grants: dict[str, set[str]] = {}
+    for statement in _as_list(document.get("Statement", [])):
+        assert not {"NotAction", "NotResource", "NotPrincipal"} & set(statement), statement
+        if statement.get("Effect") != "Allow":
+            continue
+        for action in _as_list(statement["Action"]):
+            grants.setdefault(action, set()).update(_as_list(statement["Resource"]))
+    return grants
+
+
+def _on_failure_queue(app: App, function: str) -> str | None:
+    """The function's async on-failure destination, if the stack gives it one."""
+    lam = app.sandbox.client("lambda")
+    try:
+        config = lam.get_function_event_invoke_config(FunctionName=function)
+    except lam.exceptions.ResourceNotFoundException:
+        return None
+    destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    return str(destination) if destination else None
+
+
+def _document(raw: Any) -> dict[str, Any]:
+    return json.loads(raw) if isinstance(raw, str) else dict(raw)
+
+
+def test_each_role_grants_only_what_its_function_needs(app: App) -> None:
+    iam, lam = app.sandbox.client("iam"), app.sandbox.client("lambda")
+    stack, outputs = app.outputs["stack"], app.outputs
+    roles = {
+        r["RoleName"]: r
+        for page in iam.get_paginator("list_roles").paginate()
+        for r in page["Roles"]
+        if r["RoleName"].startswith(f"{stack}-")
+    }
+    needs = _needs(outputs)
+    used_roles = set()
+    for logical, function in outputs["functions"].items():
+        role_arn = lam.get_function_configuration(FunctionName=function)["Role"]
+        role_name = role_arn.rsplit("/", 1)[1]
+        assert role_name in roles, (function, role_arn)
+        assert role_name not in used_roles, f"{role_name} is shared between functions"
+        used_roles.add(role_name)
+
+        trust = _document(roles[role_name]["AssumeRolePolicyDocument"])
+        for statement in _as_list(trust["Statement"]):
+            assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}, trust
+            assert statement["Action"] in ("sts:AssumeRole", ["sts:AssumeRole"]), trust
+        attached = iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+        assert attached == [], f"{role_name} has managed policies: {attached}"
+
+        grants: dict[str, set[str]] = {}
+        for policy in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=role_name, PolicyName=policy)
+            for action, resources in _grants(_document(document["PolicyDocument"])).items():
+                grants.setdefault(action, set()).update(resources)
+
+        for action, resources in grants.items():
+            assert "*" not in action, f"{role_name}: wildcard action {action}"
+            for resource in resources:
+                assert resource != "*" and not resource.endswith(":*:*"), (role_name, resource)
+
+        expected = {action: set(arns) for action, arns in needs[logical].items()}
+        if queue := _on_failure_queue(app, function):
+            # Lambda sends failed async events there with the function's own role.
+            assert queue.split(":")[-1].startswith(f"{stack}-"), queue
+            expected["sqs:SendMessage"] = {queue}
+        assert set(grants) == set(expected), (
+            f"{role_name}: extra {sorted(set(grants) - set(expected))}, "
+            f"missing {sorted(set(expected) - set(grants))}"
+        )
+        for action, resources in grants.items():
+            assert resources <= expected[action], (role_name, action, resources - expected[action])
+    assert used_roles == set(roles), f"roles no function uses: {set(roles) - used_roles}"
+
+
+# --- no secrets in what we write ---------------------------------------------------------------
+
+_PATTERNS = re.compile(
+    r"aws_secret_access_key|AWS_SECRET_ACCESS_KEY\s*=|AWS_SESSION_TOKEN\s*=|"
+    r"LOCALSTACK_AUTH_TOKEN|LOCALSTACK_API_KEY\s*=",
+    re.IGNORECASE,
+)
+
+
+def _handed_out_secrets(app: App) -> set[str]:
+    """The secret keys and session tokens the sandbox gives its functions.
+
+    Read from the function processes' environments (embedded sandbox), plus a fresh
+    AssumeRole of each function role, made the way LocalStack does for an invocation.
+    """
+    secrets: set[str] = set()
+    if app.sandbox.kind == "embedded":
+        for pid in _descendants(app.sandbox.embedded.pids()):
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            for entry in environ:
+                name, _, value = entry.decode(errors="replace").partition("=")
+                if name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") and len(value) >= 16:
+                    secrets.add(value)
+    sts, lam = app.sandbox.client("sts"), app.sandbox.client("lambda")
+    for function in app.outputs["functions"].values():
+        role = lam.get_function_configuration(FunctionName=function)["Role"]
+        creds = sts.assume_role(RoleArn=role, RoleSessionName=function)["Credentials"]
+        secrets |= {creds["SecretAccessKey"], creds["SessionToken"]}
+    return {s for s in secrets if s not in ("test", "testing")}
+
+
+def _log_texts(app: App) -> dict[str, str]:
+    """Everything the functions logged to CloudWatch, and the sandbox's log files."""
+    texts: dict[str, str] = {}
+    logs = app.sandbox.client("logs")
+    for function in app.outputs["functions"].values():
+        group = f"/aws/lambda/{function}"
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+        texts[group] = "\n".join(e["message"] for page in pages for e in page["events"])
+    if app.sandbox.kind == "embedded":
+        folder = Path(app.sandbox.embedded.dir) / "logs"
+        for path in folder.rglob("*"):
+            if path.is_file():
+                texts[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+    return texts
+
+
+def test_no_credentials_in_outputs_or_logs(app: App) -> None:
+    # Make sure every function has run (and so logged) at least once in this sandbox.
+    flight_date, email = unique_date(), unique_email("secrets")
+    app.seed_flight("FCO", flight_date, 1)
+    assert app.book("FCO", flight_date, 1, email).status == 200
+    wait_for(lambda: app.receipts(email), timeout=30, what="a receipt")
+    secrets = _handed_out_secrets(app)
+    if app.sandbox.kind == "embedded":
+        assert secrets, "found no credentials handed to the functions: the test would be blind"
+
+    texts = {"outputs": json.dumps(app.outputs)} | _log_texts(app)
+    assert any("START RequestId" in text for text in texts.values()), "no function logs read"
+    leaks = []
+    for where, text in texts.items():
+        if match := _PATTERNS.search(text):
+            leaks.append((where, match.group()))
+        leaks += [(where, f"{s[:4]}...") for s in secrets if s in text]
+    assert not leaks, leaks
