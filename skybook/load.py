@@ -4,7 +4,11 @@ Seeds its own flights (unique dates, conditional puts, so runs never share a fli
 bookings with a unique email each through the HTTP API, waits (polling, with one global
 deadline) until every accepted booking is stored and notified, and then checks what must
 hold under any load: no overbooking, one email per outcome, no 5xx, no lost event. Prints a
-JSON report. Timing numbers are reported, never asserted: they depend on the machine.
+JSON report. Timing numbers are reported, never asserted: they depend on the machine
+(the report says how busy it was). Throughput counts requests answered per second of
+sending, and completed bookings (stored and emailed, confirmed or rejected) per second from
+the first request to the last email; booking-to-email latency runs from a request leaving
+to the booking's ``notificationSentAt``.
 
 Usage: ``./scripts/load`` (own sandbox on a free port) or ``./scripts/load --endpoint URL``
 / ``--outputs-file PATH`` (a running ``./scripts/up`` sandbox). Only loopback is a target.
@@ -17,6 +21,7 @@ import contextlib
 import ipaddress
 import json
 import math
+import os
 import random
 import shutil
 import sys
@@ -30,6 +35,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -321,6 +327,53 @@ def wait_settled(
         time.sleep(interval)
 
 
+# --- where the time went -----------------------------------------------------------------
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat (Linux)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values) - idle, sum(values)
+
+
+def _process_cpu_s(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Machine busy share and named processes' CPU seconds between start and stop: on a
+    shared 2-core box the throughput means little without them."""
+
+    def __init__(self, pids: dict[str, int] | None = None) -> None:
+        self.pids = pids or {}
+        self.machine = _cpu_ticks()
+        self.processes = {name: _process_cpu_s(pid) for name, pid in self.pids.items()}
+        self.started = time.monotonic()
+
+    def report(self) -> dict[str, Any]:
+        busy, total = _cpu_ticks()
+        d_busy, d_total = busy - self.machine[0], total - self.machine[1]
+        wall = time.monotonic() - self.started
+        result: dict[str, Any] = {
+            "cpus": os.cpu_count(),
+            "machineBusyPercent": round(100 * d_busy / d_total, 1) if d_total else None,
+            "loadAverage1m": round(os.getloadavg()[0], 2),
+        }
+        for name, pid in self.pids.items():
+            before, after = self.processes[name], _process_cpu_s(pid)
+            if before is not None and after is not None:
+                result[f"{name}CpuPercentOfOneCore"] = round(100 * (after - before) / wall, 1)
+        return result
+
+
 # --- the audit -----------------------------------------------------------------------------
 
 
@@ -434,8 +487,11 @@ def run_load(
     timeout: float = DEFAULT_TIMEOUT,
     seed: int | None = None,
     progress: Any = None,
+    watch: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Run the load against ``target`` and return the JSON-able report (``ok`` says it all)."""
+    """Run the load against ``target`` and return the JSON-able report (``ok`` says it all).
+
+    ``watch`` names processes (e.g. ``{"localstack": pid}``) whose CPU use is reported."""
     say = progress or (lambda _msg: None)
     if requests < 1 or concurrency < 1 or flights < 1:
         raise LoadError("requests, concurrency and flights must be at least 1")
@@ -447,6 +503,7 @@ def run_load(
     plan = plan_requests(planned, requests, run_id, rng)
     say(f"run {run_id}: {requests} bookings over {flights} flights x {per_flight} seats")
 
+    meter = CpuMeter(watch)
     started = time.monotonic()
     outcomes = send_all(target, plan, concurrency, deadline)
     send_s = time.monotonic() - started
@@ -454,6 +511,7 @@ def run_load(
     accepted_ids = [o.booking_id for o in outcomes if o.booking_id]
     bookings, settled = wait_settled(target, accepted_ids, deadline)
     settle_s = time.monotonic() - started
+    cpu = meter.report()
     stored = scan_run_bookings(target, run_id)
     mine = {o.request.email for o in outcomes}
     mail = [
@@ -517,6 +575,7 @@ def run_load(
         ),
         "bookingToEmailMs": percentiles(to_email) | {"source": "notificationSentAt"},
         "errors": dict(errors),
+        "cpu": cpu,
         "checks": checks,
     }
 
@@ -525,7 +584,7 @@ def run_load(
 
 
 @contextlib.contextmanager
-def own_sandbox(progress: Any, keep: list[bool]) -> Iterator[Target]:
+def own_sandbox(progress: Any, keep: list[bool]) -> Iterator[tuple[Target, int | None]]:
     """A fresh sandbox on a free port with the app deployed; stopped after, and its folder
     removed unless the block failed or set ``keep[0]`` (its logs explain a failed run)."""
     from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port
@@ -546,7 +605,7 @@ def own_sandbox(progress: Any, keep: list[bool]) -> Iterator[Target]:
             )
         except AppError as error:
             raise LoadError(f"deploying the app failed: {error}") from error
-        yield Target(box.endpoint, outputs)
+        yield Target(box.endpoint, outputs), box.process.pid if box.process else None
         ok = True
     finally:
         box.stop()
@@ -605,8 +664,8 @@ def main(argv: list[str] | None = None) -> int:
             report = run_load(external_target(args.endpoint, args.outputs_file), **options)
         else:
             keep = [False]
-            with own_sandbox(progress, keep) as target:
-                report = run_load(target, **options)
+            with own_sandbox(progress, keep) as (target, pid):
+                report = run_load(target, **options, watch={"localstack": pid} if pid else None)
                 keep[0] = not report["ok"]
     except LoadError as error:
         print(f"load: {error}", file=sys.stderr)
