@@ -32,7 +32,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -396,7 +396,7 @@ def _wall(iso: str) -> float:
 def audit(
     outcomes: list[Outcome],
     flights: list[Flight],
-    seats_after: dict[Flight, int | None],
+    seats_after: Mapping[Flight, int | None],
     stored: list[dict[str, Any]],
     mail: list[dict[str, Any]],
     settled: bool,
