@@ -166,7 +166,7 @@ def code_accepts(payload: Any) -> bool:
     return True
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(
     field=st.sampled_from(REQUEST_FIELDS),
     value=FIELD_VALUES,
@@ -180,7 +180,7 @@ def test_schema_and_code_agree_on_one_field(field: str, value: Any) -> None:
     assert request_validator().is_valid(payload) == code_accepts(payload), payload
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(
     drop=st.sets(st.sampled_from(REQUEST_FIELDS)),
     extra=st.dictionaries(st.text(min_size=1, max_size=8), st.integers(), max_size=2),
