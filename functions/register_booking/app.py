@@ -13,10 +13,16 @@ and moto, unlike cancellation reasons):
 
 A malformed event is logged and dropped (retrying cannot fix it). AWS errors are raised so
 that Lambda's async retries, then the on-failure destination, take over.
+
+The fault switch (``FAULT_INJECTION``, tests only) is checked first; its per-delivery faults
+(see ``common.faults``) apply after the event is parsed and before the transaction, so a
+delivery that fails or is killed there has written nothing but its delivery count.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from common import aws, clock, config, events, faults, store
@@ -40,6 +46,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         log = log.bind(bookingId=booking_id)
     try:
         faults.check(cfg.fault_injection)
+        per_delivery = faults.per_delivery(cfg.fault_injection)
     except faults.InjectedFault as exc:
         log.error("injected fault", error=str(exc))
         raise
@@ -53,6 +60,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         log.error("dropping malformed flightBooked event", error=exc.body, detail=detail)
         return {"status": "DROPPED"}
 
+    if per_delivery is not None:
+        _delivery_faults(
+            aws.client("dynamodb"), table, request.bookingId, per_delivery, context, log
+        )
     booking, duplicate = _register(aws.client("dynamodb"), table, request, log)
     detail_type = (
         events.BOOKING_CONFIRMED if booking.status == store.CONFIRMED else events.BOOKING_REJECTED
@@ -73,6 +84,52 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         duplicate=duplicate,
     )
     return {"bookingId": booking.bookingId, "status": booking.status, "duplicate": duplicate}
+
+
+def _delivery_faults(
+    client: Any,
+    table: str,
+    booking_id: str,
+    spec: faults.PerDelivery,
+    context: Any,
+    log: BoundLogger,
+) -> None:
+    """Apply the switch's per-delivery faults: fail the first deliveries, pause before writing.
+
+    Deliveries are counted in a marker item (one atomic ADD per delivery), which also names
+    the process (``pid``) and request of the latest one: that is how a test finds the paused
+    process to kill.
+    """
+    delivery = None
+    if spec.counts:
+        counted = client.update_item(
+            TableName=table,
+            Key=store.fault_marker_key(booking_id),
+            UpdateExpression="ADD deliveries :one SET itemType = :type, lastDeliveryAt = :now, "
+            "pid = :pid, requestId = :request",
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":type": {"S": store.FAULT_TYPE},
+                ":now": {"S": clock.iso(clock.now())},
+                ":pid": {"N": str(os.getpid())},
+                ":request": {"S": str(getattr(context, "aws_request_id", ""))},
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+        delivery = int(counted["Attributes"]["deliveries"]["N"])
+    if delivery is not None and spec.fails(delivery):
+        message = f"FAULT_INJECTION: failing delivery {delivery} of the first {spec.fail_first}"
+        log.error("injected fault", error=message, delivery=delivery)
+        raise faults.InjectedFault(message)
+    if spec.pauses(delivery):
+        log.warning(
+            "fault switch: pausing before any write",
+            seconds=spec.pause_seconds,
+            delivery=delivery,
+            pid=os.getpid(),
+        )
+        time.sleep(spec.pause_seconds)
+        log.info("fault switch: pause over")
 
 
 def _booking(request: FlightBooked, status: str, reason: str | None = None) -> store.Booking:

@@ -87,3 +87,43 @@ def test_json_response_shape() -> None:
     assert response["statusCode"] == 404
     assert response["headers"] == {"Content-Type": "application/json"}
     assert json.loads(response["body"]) == {"message": "Flight not found"}
+
+
+def test_faults_per_delivery_parses_its_options() -> None:
+    assert faults.per_delivery("") is None
+    assert faults.per_delivery('{"failUntil": "2000-01-01T00:00:00Z"}') is None
+    assert faults.per_delivery('{"failDeliveries": 2}') == faults.PerDelivery(fail_first=2)
+    assert faults.per_delivery('{"pauseSeconds": 0.5, "pauseOnce": true}') == faults.PerDelivery(
+        pause_seconds=0.5, pause_once=True
+    )
+    faults.check('{"pauseSeconds": 2, "failDeliveries": 1}')  # never fails a call by itself
+
+
+def test_faults_per_delivery_decisions() -> None:
+    fail_two = faults.PerDelivery(fail_first=2)
+    assert fail_two.counts and [fail_two.fails(n) for n in (1, 2, 3)] == [True, True, False]
+    assert not fail_two.pauses(1)
+    always = faults.PerDelivery(pause_seconds=3)
+    assert not always.counts and always.pauses(None) and not always.fails(1)
+    once = faults.PerDelivery(pause_seconds=3, pause_once=True)
+    assert once.counts and once.pauses(1) and not once.pauses(2)
+
+
+@pytest.mark.parametrize(
+    "switch",
+    [
+        '{"pauseSeconds": -1}',
+        '{"pauseSeconds": 901}',
+        '{"pauseSeconds": "5"}',
+        '{"pauseSeconds": true}',
+        '{"pauseSeconds": 5, "pauseOnce": "yes"}',
+        '{"pauseOnce": true}',
+        '{"failDeliveries": -1}',
+        '{"failDeliveries": 1.5}',
+        '{"failDeliveries": true}',
+        "not json",
+    ],
+)
+def test_faults_malformed_per_delivery_raises(switch: str) -> None:
+    with pytest.raises(faults.InjectedFault, match="malformed"):
+        faults.per_delivery(switch)

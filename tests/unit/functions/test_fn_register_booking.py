@@ -263,3 +263,91 @@ def test_no_fault_switch_when_fail_is_false(ddb: Any, bus: Any, context: Any, se
     seed_flight(ddb, "CDG", DATE, 5)
     set_env(FAULT_INJECTION='{"fail": false}')
     assert app.handler(flight_booked(1), context)["status"] == "CONFIRMED"
+
+
+def _marker(ddb: Any, booking_id: str) -> dict[str, Any] | None:
+    item = ddb.get_item(
+        TableName="skybook-test",
+        Key={"PK": {"S": f"FAULT#{booking_id}"}, "SK": {"S": "DELIVERIES"}},
+        ConsistentRead=True,
+    ).get("Item")
+    return item if item else None
+
+
+def test_fail_deliveries_fails_the_first_ones_then_books_once(
+    ddb: Any, bus: Any, context: Any, set_env: Any
+) -> None:
+    seed_flight(ddb, "CDG", DATE, 5)
+    set_env(FAULT_INJECTION=json.dumps({"failDeliveries": 2}))
+    event = flight_booked(1)
+    booking_id = event["detail"]["bookingId"]
+    for delivery in (1, 2):
+        with pytest.raises(app.faults.InjectedFault, match=f"failing delivery {delivery} of"):
+            app.handler(event, context)
+        assert flight_seats(ddb, "CDG", DATE) == 5
+        assert booking_item(ddb, booking_id) is None
+    assert app.handler(event, context)["status"] == "CONFIRMED"  # the second retry
+    assert app.handler(event, context)["duplicate"] is True
+    assert flight_seats(ddb, "CDG", DATE) == 4
+    marker = _marker(ddb, booking_id)
+    assert marker is not None and marker["deliveries"] == {"N": "4"}
+    # Each event has its own count.
+    with pytest.raises(app.faults.InjectedFault, match="failing delivery 1 of"):
+        app.handler(flight_booked(1), context)
+
+
+def test_pause_sleeps_before_any_write_on_every_delivery(
+    ddb: Any, bus: Any, context: Any, set_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_flight(ddb, "CDG", DATE, 5)
+    set_env(FAULT_INJECTION=json.dumps({"pauseSeconds": 3}))
+    event = flight_booked(1)
+    booking_id = event["detail"]["bookingId"]
+    seen: list[tuple[float, int, bool]] = []
+
+    def fake_sleep(seconds: float) -> None:
+        # What a test killing the process now would leave behind: nothing written.
+        seats = flight_seats(ddb, "CDG", DATE)
+        seen.append((seconds, seats, booking_item(ddb, booking_id) is None))
+
+    monkeypatch.setattr(app.time, "sleep", fake_sleep)
+    assert app.handler(event, context)["status"] == "CONFIRMED"
+    assert app.handler(event, context)["duplicate"] is True
+    assert seen == [(3.0, 5, True), (3.0, 4, False)]
+    assert _marker(ddb, booking_id) is None  # nothing to count without pauseOnce
+
+
+def test_pause_once_pauses_only_the_first_delivery_and_names_the_process(
+    ddb: Any, bus: Any, context: Any, set_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    seed_flight(ddb, "CDG", DATE, 5)
+    set_env(FAULT_INJECTION=json.dumps({"pauseSeconds": 8, "pauseOnce": True}))
+    first, other = flight_booked(1), flight_booked(1)
+    markers: list[dict[str, Any] | None] = []
+    monkeypatch.setattr(
+        app.time, "sleep", lambda _s: markers.append(_marker(ddb, first["detail"]["bookingId"]))
+    )
+
+    assert app.handler(first, context)["status"] == "CONFIRMED"
+    assert app.handler(first, context)["duplicate"] is True  # the redelivery: no pause
+    assert app.handler(other, context)["status"] == "CONFIRMED"  # another event pauses once
+    assert len(markers) == 2
+    paused = markers[0]
+    assert paused is not None
+    assert paused["deliveries"] == {"N": "1"}
+    assert paused["itemType"] == {"S": "FAULT"}
+    assert paused["pid"] == {"N": str(os.getpid())}
+    assert paused["requestId"] == {"S": context.aws_request_id}
+    assert flight_seats(ddb, "CDG", DATE) == 3
+
+
+def test_malformed_per_delivery_fault_fails_before_writing(
+    ddb: Any, bus: Any, context: Any, set_env: Any
+) -> None:
+    seed_flight(ddb, "CDG", DATE, 5)
+    set_env(FAULT_INJECTION=json.dumps({"pauseSeconds": "soon"}))
+    with pytest.raises(app.faults.InjectedFault):
+        app.handler(flight_booked(1), context)
+    assert flight_seats(ddb, "CDG", DATE) == 5
