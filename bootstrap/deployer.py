@@ -160,6 +160,7 @@ def build_outputs(settings: Settings, target: Target, known: dict[str, str]) -> 
         "tableName": s.name("flights"),
         "functions": {logical: s.name(logical) for logical in stack_module.FUNCTIONS.values()},
         "dlqUrl": known.get(f"{s.name('events-dlq')}.url"),
+        "failedEventsUrl": known.get(f"{s.name('failed-events')}.url"),
         "senderEmail": s.sender_email,
         "sesIdentity": s.identity,
         "templates": templates,

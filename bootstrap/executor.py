@@ -19,7 +19,12 @@ from bootstrap import models as m
 from bootstrap.aws import error_code, missing, paginate, tag_list, tag_map, wait_for
 from bootstrap.errors import DeployError
 from bootstrap.models import is_resolved, resolve
-from bootstrap.planner import api_fingerprint, desired_function_config, desired_targets
+from bootstrap.planner import (
+    api_fingerprint,
+    desired_function_config,
+    desired_invoke_config,
+    desired_targets,
+)
 from bootstrap.steps import Create, Delete, NoChange, Step, Update
 from bootstrap.target import Target
 
@@ -163,14 +168,18 @@ class Executor:
             "QueueArn"
         ]
         self.known[f"{r.name}.arn"] = arn
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": self.policy_json(r.policy)})
+        if r.policy:
+            sqs.set_queue_attributes(
+                QueueUrl=url, Attributes={"Policy": self.policy_json(r.policy)}
+            )
         return {"arn": arn, "url": url}
 
     def update_queue(self, r: m.Queue, step: Update) -> None:
         self.target.client("sqs").set_queue_attributes(
             QueueUrl=step.current["attrs"]["url"],
             Attributes={
-                "Policy": self.policy_json(r.policy),
+                # An empty policy removes the queue's resource policy.
+                "Policy": self.policy_json(r.policy) if r.policy else "",
                 "MessageRetentionPeriod": str(r.message_retention_seconds),
             },
         )
@@ -302,6 +311,42 @@ class Executor:
         wait_for(
             f"function {name} to become Active", ready, timeout=self.wait_timeout, sleep=self.sleep
         )
+
+    def create_eventinvokeconfig(self, r: m.EventInvokeConfig) -> None:
+        """Put the whole config (Put replaces; Update would merge with what is there)."""
+        wanted = self.value(desired_invoke_config(r, self.known, strict=False))
+        client = self.target.client("lambda")
+        deadline = time.monotonic() + self.role_propagation_timeout
+        delay = 1.0
+        while True:
+            try:
+                client.put_function_event_invoke_config(
+                    FunctionName=r.name,
+                    MaximumRetryAttempts=wanted["MaximumRetryAttempts"],
+                    MaximumEventAgeInSeconds=wanted["MaximumEventAgeInSeconds"],
+                    DestinationConfig={"OnFailure": {"Destination": wanted["OnFailure"]}},
+                )
+                return
+            except botocore.exceptions.ClientError as error:
+                # AWS checks that the function's role may send to the destination; a policy
+                # statement just added takes a few seconds to count.
+                message = str(error.response.get("Error", {}).get("Message", ""))
+                if error_code(error) != "InvalidParameterValueException" or (
+                    "permission" not in message.lower()
+                ):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DeployError(
+                        f"function {r.name}: its role still may not send to "
+                        f"{wanted['OnFailure']} after {self.role_propagation_timeout:.0f}s "
+                        "(IAM propagation is slow, or the role's policy lacks sqs:SendMessage): "
+                        "run apply again"
+                    ) from error
+                self.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def update_eventinvokeconfig(self, r: m.EventInvokeConfig, step: Update) -> None:
+        self.create_eventinvokeconfig(r)
 
     def create_lambdapermission(self, r: m.LambdaPermission) -> None:
         self.target.client("lambda").add_permission(

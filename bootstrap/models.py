@@ -176,7 +176,8 @@ class Table(Resource):
 
 @dataclass(frozen=True)
 class Queue(Resource):
-    """An SQS queue (the rules' dead-letter queue) and its resource policy."""
+    """An SQS queue and its resource policy (none when ``policy`` is empty: only
+    identity policies, such as a function role's, may then send to it)."""
 
     kind: ClassVar[str] = "Queue"
     name: str
@@ -259,6 +260,23 @@ class Function(Resource):
 
     def predicted(self, account: str, region: str) -> dict[str, str]:
         return {"arn": f"arn:aws:lambda:{region}:{account}:function:{self.name}"}
+
+
+@dataclass(frozen=True)
+class EventInvokeConfig(Resource):
+    """How Lambda handles a function's asynchronous invocations (EventBridge makes those):
+    how often it retries an invocation that failed, and where the event goes after the last
+    retry. ``name`` is the function's name: there is one such config per function.
+
+    Sending to ``on_failure`` uses the function's execution role, so the role needs
+    ``sqs:SendMessage`` on that queue (AWS checks it when the config is put).
+    """
+
+    kind: ClassVar[str] = "EventInvokeConfig"
+    name: str
+    on_failure: Sub
+    maximum_retry_attempts: int = 2  # AWS's default and maximum
+    maximum_event_age_seconds: int = 3600
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,11 @@ class Reader:
             ),
         }
 
+    def read_eventinvokeconfig(self, r: m.EventInvokeConfig) -> Observed | None:
+        client = self.target.client("lambda")
+        found = missing(lambda: client.get_function_event_invoke_config(FunctionName=r.name))
+        return None if found is None else {"attrs": {}, "config": invoke_config_shape(found)}
+
     def lambda_policy(self, function: str) -> dict[str, Any] | None:
         """A function's resource policy (cached: several permissions share it)."""
         if function not in self._lambda_policies:
@@ -274,6 +279,28 @@ def desired_targets(rule: m.Rule, known: dict[str, str], *, strict: bool) -> lis
     return sorted(shapes, key=lambda s: s["Id"])
 
 
+def invoke_config_shape(config: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a function's event invoke config we manage (absent destinations: None)."""
+    destinations = config.get("DestinationConfig") or {}
+    return {
+        "MaximumRetryAttempts": config.get("MaximumRetryAttempts"),
+        "MaximumEventAgeInSeconds": config.get("MaximumEventAgeInSeconds"),
+        "OnFailure": (destinations.get("OnFailure") or {}).get("Destination"),
+        "OnSuccess": (destinations.get("OnSuccess") or {}).get("Destination"),
+    }
+
+
+def desired_invoke_config(
+    r: m.EventInvokeConfig, known: dict[str, str], *, strict: bool
+) -> dict[str, Any]:
+    return {
+        "MaximumRetryAttempts": r.maximum_retry_attempts,
+        "MaximumEventAgeInSeconds": r.maximum_event_age_seconds,
+        "OnFailure": resolve(r.on_failure, known, strict=strict),
+        "OnSuccess": None,
+    }
+
+
 def desired_function_config(
     r: m.Function, known: dict[str, str], *, strict: bool
 ) -> dict[str, Any]:
@@ -315,9 +342,8 @@ def changes(r: Resource, current: Observed, known: dict[str, str]) -> list[str]:
         if current["billing_mode"] != r.billing_mode:
             found.append("billing mode")
     elif isinstance(r, m.Queue):
-        if normalize_policy(current["policy"]) != normalize_policy(
-            want(m.policy_document(r.policy))
-        ):
+        wanted_policy = want(m.policy_document(r.policy)) if r.policy else None
+        if normalize_policy(current["policy"]) != normalize_policy(wanted_policy):
             found.append("policy")
         if current["retention"] != r.message_retention_seconds:
             found.append("retention")
@@ -340,6 +366,9 @@ def changes(r: Resource, current: Observed, known: dict[str, str]) -> list[str]:
         if current["sha256"] != r.code.sha256:
             found.append("code")
         if current["config"] != desired_function_config(r, known, strict=False):
+            found.append("config")
+    elif isinstance(r, m.EventInvokeConfig):
+        if current["config"] != desired_invoke_config(r, known, strict=False):
             found.append("config")
     elif isinstance(r, m.LambdaPermission):
         if (
@@ -385,16 +414,17 @@ def plan_desired(target: Target, stack: str, resources: list[Resource]) -> Plan:
         for attr, value in r.predicted(target.account, target.region).items():
             known[f"{r.name}.{attr}"] = value
     reader = Reader(target, stack)
-    observed: dict[str, Observed | None] = {}
+    # Keyed by kind too: a function and its event invoke config share the function's name.
+    observed: dict[tuple[str, str], Observed | None] = {}
     for r in resources:
         current = reader.read(r)
-        observed[r.name] = current
+        observed[(r.kind, r.name)] = current
         if current is not None:
             for attr, value in current["attrs"].items():
                 known[f"{r.name}.{attr}"] = value
     steps: list[Step] = []
     for r in resources:
-        current = observed[r.name]
+        current = observed[(r.kind, r.name)]
         if current is None:
             steps.append(Create(r.kind, r.name, resource=r))
             continue

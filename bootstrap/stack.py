@@ -13,6 +13,7 @@ from bootstrap.errors import DeployError
 from bootstrap.models import (
     ApiRoute,
     EventBus,
+    EventInvokeConfig,
     Function,
     LambdaPermission,
     LogGroup,
@@ -44,6 +45,8 @@ FUNCTIONS = {
     "send_booking_receipt": "sendBookingReceipt",
     "sync_flights": "syncFlights",
 }
+# Functions whose failed events (after Lambda's async retries) go to <stack>-failed-events.
+FAILED_EVENTS_TO_QUEUE = ("registerBooking", "sendBookingReceipt")
 
 TABLE_READ = (
     "dynamodb:GetItem",
@@ -101,6 +104,7 @@ def desired_stack(settings: Settings) -> list[Resource]:
     """Every resource of the stack, each after those it refers to."""
     s = settings
     bus, table, dlq, api = s.name("bus"), s.name("flights"), s.name("events-dlq"), s.name("api")
+    failed = s.name("failed-events")
     fn = {logical: s.name(logical) for logical in FUNCTIONS.values()}
     templates = load_templates(s.functions_dir)
     template_names = {t.name for t in templates}
@@ -136,6 +140,9 @@ def desired_stack(settings: Settings) -> list[Resource]:
                 ),
             ),
         ),
+        # Events a function failed on after Lambda's retries (its on-failure destination).
+        # No queue policy: the functions' roles send, with the statements below.
+        Queue(failed),
         # --- email ---------------------------------------------------------------------
         SesIdentity(s.identity),
         *templates,
@@ -171,11 +178,14 @@ def desired_stack(settings: Settings) -> list[Resource]:
             "DAYS_AHEAD": str(s.days_ahead),
         },
     }
+    send_failed = Statement(("sqs:SendMessage",), (ref(failed),))
     for code_dir, logical in FUNCTIONS.items():
         name, role = fn[logical], s.name(f"{logical}-role")
+        on_failure = logical in FAILED_EVENTS_TO_QUEUE
+        statements = access[logical] + ((send_failed,) if on_failure else ())
         resources += [
             LogGroup(f"/aws/lambda/{name}", retention_days=s.log_retention_days),
-            Role(role, "lambda.amazonaws.com", access[logical] + _logs_statements(name)),
+            Role(role, "lambda.amazonaws.com", statements + _logs_statements(name)),
             Function(
                 name,
                 role=ref(role),
@@ -183,6 +193,8 @@ def desired_stack(settings: Settings) -> list[Resource]:
                 environment=environment[logical],
             ),
         ]
+        if on_failure:
+            resources.append(EventInvokeConfig(name, on_failure=ref(failed)))
 
     def target(logical: str) -> Target:
         return Target(id=logical, arn=ref(fn[logical]), dead_letter_arn=ref(dlq))

@@ -24,6 +24,7 @@ from bootstrap.target import Target
 ORDER = [
     "Rule",
     "LambdaPermission",
+    "EventInvokeConfig",
     "RestApi",
     "Function",
     "Role",
@@ -164,6 +165,22 @@ class Finder:
                     )
         return found
 
+    def find_eventinvokeconfig(self) -> list[Delete]:
+        """Our functions' event invoke configs (one per function, named after it)."""
+        client = self.target.client("lambda")
+        found = []
+        for function in self.find_function():
+            configs = missing(
+                functools.partial(
+                    client.list_function_event_invoke_configs, FunctionName=function.name
+                )
+            )
+            if (configs or {}).get("FunctionEventInvokeConfigs"):
+                found.append(
+                    Delete("EventInvokeConfig", function.name, current={"function": function.name})
+                )
+        return found
+
     def find_restapi(self) -> list[Delete]:
         gateway = self.target.client("apigateway")
         return [
@@ -185,7 +202,10 @@ def sweep_steps(target: Target, stack: str, desired: list[Resource]) -> list[Ste
     for step in Finder(target, stack).find_all():
         if (step.kind, step.name) in wanted:
             continue
-        if step.kind == "LambdaPermission" and step.current["function"] not in functions_kept:
+        if (
+            step.kind in ("LambdaPermission", "EventInvokeConfig")
+            and step.current["function"] not in functions_kept
+        ):
             continue  # goes away with its function
         steps.append(step)
     return steps
@@ -247,6 +267,10 @@ def delete(target: Target, step: Delete) -> None:
         missing(
             lambda: client.remove_permission(FunctionName=current["function"], StatementId=name)
         )
+    elif kind == "EventInvokeConfig":
+        client = target.client("lambda")
+        function = current.get("function", name)
+        missing(lambda: client.delete_function_event_invoke_config(FunctionName=function))
     elif kind == "RestApi":
         gateway = target.client("apigateway")
         api_id = current.get("id")

@@ -30,6 +30,9 @@ def test_plan_on_an_empty_account_creates_everything(settings: Settings, target:
         ("EventBus", "skybook-bus"),
         ("Table", "skybook-flights"),
         ("Queue", "skybook-events-dlq"),
+        ("Queue", "skybook-failed-events"),
+        ("EventInvokeConfig", "skybook-registerBooking"),
+        ("EventInvokeConfig", "skybook-sendBookingReceipt"),
         ("SesIdentity", "bookings@skybook.local"),
         ("SesTemplate", "bookingReceiptTemplate"),
         ("SesTemplate", "bookingRejectedTemplate"),
@@ -162,6 +165,7 @@ def test_outputs_are_returned_and_written(settings: Settings, target: Target) ->
     assert outputs["tableName"] == "skybook-flights"
     assert outputs["functions"] == {f: f"skybook-{f}" for f in FUNCTIONS}
     assert outputs["dlqUrl"].endswith("/skybook-events-dlq")
+    assert outputs["failedEventsUrl"].endswith("/skybook-failed-events")
     assert outputs["senderEmail"] == "bookings@skybook.local"
     assert outputs["templates"] == ["bookingReceiptTemplate", "bookingRejectedTemplate"]
 
@@ -451,4 +455,108 @@ def test_a_recently_deleted_queue_name_is_retried(settings: Settings, target: Ta
 
     sqs.create_queue = refuse_once
     deploy(settings, target, sleep=lambda _s: None, **QUIET)
-    assert len(attempts) == 2
+    assert len(attempts) == 3  # refused once, then the two queues
+
+
+def test_failed_async_invocations_go_to_the_failed_events_queue(
+    settings: Settings, target: Target
+) -> None:
+    """registerBooking and sendBookingReceipt: 2 retries, then the event goes to the queue;
+    their roles (and only theirs) may send to it, and the queue has no resource policy."""
+    outputs = deploy(settings, target, **QUIET).outputs
+    lam, iam, sqs = client("lambda"), client("iam"), client("sqs")
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=outputs["failedEventsUrl"], AttributeNames=["All"]
+    )["Attributes"]["QueueArn"]
+    assert "Policy" not in sqs.get_queue_attributes(
+        QueueUrl=outputs["failedEventsUrl"], AttributeNames=["Policy"]
+    ).get("Attributes", {})
+    for name in FUNCTIONS:
+        function = f"skybook-{name}"
+        role = f"{function}-role"
+        document = iam.get_role_policy(RoleName=role, PolicyName=role)["PolicyDocument"]
+        sends = [s for s in document["Statement"] if "sqs:SendMessage" in s["Action"]]
+        if name in ("registerBooking", "sendBookingReceipt"):
+            config = lam.get_function_event_invoke_config(FunctionName=function)
+            assert config["MaximumRetryAttempts"] == 2
+            assert config["MaximumEventAgeInSeconds"] == 3600
+            assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+            assert sends == [
+                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [queue_arn]}
+            ]
+        else:
+            assert (
+                lam.list_function_event_invoke_configs(FunctionName=function)[
+                    "FunctionEventInvokeConfigs"
+                ]
+                == []
+            )
+            assert sends == []
+
+
+def test_a_drifted_invoke_config_is_put_back_and_an_unwanted_one_is_swept(
+    settings: Settings, target: Target, recorder: Any
+) -> None:
+    deploy(settings, target, **QUIET)
+    lam = client("lambda")
+    lam.delete_function_event_invoke_config(FunctionName="skybook-registerBooking")
+    lam.put_function_event_invoke_config(
+        FunctionName="skybook-registerBooking", MaximumRetryAttempts=0
+    )
+    lam.put_function_event_invoke_config(FunctionName="skybook-bookFlight", MaximumRetryAttempts=1)
+    steps = {(s.kind, s.name, s.verb) for s in plan(settings, target).changes}
+    assert steps == {
+        ("EventInvokeConfig", "skybook-registerBooking", "update"),
+        ("EventInvokeConfig", "skybook-bookFlight", "delete"),
+    }
+    recorder.clear()
+    deploy(settings, target, **QUIET)
+    assert sorted(recorder.mutating) == [
+        ("lambda", "DeleteFunctionEventInvokeConfig"),
+        ("lambda", "PutFunctionEventInvokeConfig"),
+    ]
+    assert (
+        lam.list_function_event_invoke_configs(FunctionName="skybook-bookFlight")[
+            "FunctionEventInvokeConfigs"
+        ]
+        == []
+    )
+    # (moto appends on Put instead of replacing, so it keeps reporting the drifted config:
+    # the sandbox e2e tests check the repaired config on LocalStack.)
+
+
+def test_invoke_config_waits_for_the_role_to_allow_sending(
+    settings: Settings, target: Target
+) -> None:
+    """On AWS the put is refused until the role's new sqs:SendMessage statement counts."""
+    from botocore.exceptions import ClientError
+
+    lam = target.client("lambda")
+    real_put = lam.put_function_event_invoke_config
+    attempts: list[str] = []
+
+    def flaky_put(**kwargs: Any) -> Any:
+        attempts.append(kwargs["FunctionName"])
+        if len(attempts) == 1:
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "InvalidParameterValueException",
+                        "Message": "The function's execution role does not have permissions to "
+                        "call SendMessage on arn:aws:sqs:us-east-1:123456789012:x",
+                    }
+                },
+                "PutFunctionEventInvokeConfig",
+            )
+        return real_put(**kwargs)
+
+    lam.put_function_event_invoke_config = flaky_put
+    sleeps: list[float] = []
+    deploy(settings, target, sleep=sleeps.append, **QUIET)
+    assert attempts == [
+        "skybook-registerBooking",
+        "skybook-registerBooking",
+        "skybook-sendBookingReceipt",
+    ]
+    assert sleeps[:1] == [1.0]
+    assert not plan(settings, target).changes
