@@ -14,6 +14,9 @@ from sandbox.runner import Sandbox, SandboxSettings
 from skybook.app import DEFAULT_OUTPUTS, deploy_app, describe_app, print_welcome
 from skybook.errors import CliError
 
+STATE_NOTE = "not persisted: a restart starts empty; ./scripts/up redeploys and reseeds flights"
+STATE_LOST = "the stack, flights, bookings, failed events, sent mail and CloudWatch logs"
+
 
 def _sandbox(args: argparse.Namespace) -> Sandbox:
     return Sandbox(SandboxSettings.from_env(port=getattr(args, "port", None)))
@@ -26,6 +29,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     def on_ready(ready: Sandbox) -> None:
         print(f"sandbox ready at {ready.endpoint}", flush=True)
+        print("  it starts empty: nothing is persisted across restarts", flush=True)
         if not args.no_deploy:
             outputs = deploy_app(ready.endpoint)
             print_welcome(ready.endpoint, outputs)
@@ -93,6 +97,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     sandbox = _sandbox(args)
     status: dict[str, Any] = describe(sandbox)
+    status["state"] = f"{STATE_NOTE} (a restart loses {STATE_LOST})"
     if status["running"]:
         status["app"] = describe_app(str(status["endpoint"]))
     if args.json:
@@ -105,6 +110,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"  processes: {status['processes']}   log: {status['log']}")
     services = status.get("services") or {}
     print("  services: " + ", ".join(f"{k}={v}" for k, v in sorted(services.items())))
+    print(f"  state: {STATE_NOTE}")
+    print(f"         (a restart loses {STATE_LOST})")
     for line in status["app"].get("lines", []):
         print(f"  {line}")
     return 0
