@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from sandbox.runner import Sandbox, SandboxError, SandboxSettings, _alive, port_in_use
 
@@ -61,29 +62,33 @@ def check_can_start(sandbox: Sandbox) -> None:
         )
 
 
+def spawn_detached(
+    command: list[str], log: Path, *, port: int | None = None
+) -> subprocess.Popen[bytes]:
+    """A process in its own session (survives the caller's terminal), output to ``log``."""
+    if port is not None:
+        command = [*command, "--port", str(port)]
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def start_detached(settings: SandboxSettings, timeout: float = 90.0) -> Sandbox:
     """Spawn a detached ``serve`` process and return once its sandbox is ready."""
     sandbox = Sandbox(settings)
     check_can_start(sandbox)
     sandbox.dir.mkdir(parents=True, exist_ok=True)
     serve_log = sandbox.dir / "serve.log"
-    with serve_log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sandbox",
-                "serve",
-                "--name",
-                settings.name,
-                "--port",
-                str(settings.port),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = spawn_detached(
+        [sys.executable, "-m", "sandbox", "serve", "--name", settings.name],
+        serve_log,
+        port=settings.port,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

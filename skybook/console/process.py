@@ -12,12 +12,12 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from sandbox.control import spawn_detached
 from skybook.console.server import ConsoleData, ConsoleError, ConsoleServer
 
 RECORD = "console.json"
@@ -40,16 +40,9 @@ def start_detached(
     stop_detached(folder)  # a console left over from an earlier run of this sandbox
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / LOG
-    command = [sys.executable, "-m", "skybook.cli", "console", "--port", str(port)]
+    command = [sys.executable, "-m", "skybook.cli", "console"]
     command += ["--endpoint", endpoint, "--outputs-file", str(outputs_file.resolve())]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn_detached(command, log, port=port)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = log.read_text(errors="replace")

@@ -13,7 +13,6 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,26 +32,6 @@ def _embedded(sandbox: SandboxUnderTest) -> Any:
     if sandbox.kind != "embedded":
         pytest.skip("inspects the processes of the embedded sandbox")
     return sandbox.embedded
-
-
-def _descendants(roots: Iterable[int]) -> set[int]:
-    """The roots and every process below them (DynamoDB Local, function processes, ...)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = set(roots), list(roots)
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def _socket_inodes(pid: int) -> set[int]:
@@ -119,7 +98,7 @@ def test_address_decoding() -> None:
 def test_every_listening_socket_is_on_loopback(app: App) -> None:
     """``app`` first: DynamoDB Local and the function processes are running by then."""
     embedded = _embedded(app.sandbox)
-    pids = _descendants(embedded.pids())
+    pids = set(embedded.pids())  # the runner includes descendants
     assert pids, "the sandbox reports no processes"
     inodes: set[int] = set()
     for pid in pids:
@@ -278,7 +257,7 @@ def _handed_out_secrets(app: App) -> set[str]:
     """
     secrets: set[str] = set()
     if app.sandbox.kind == "embedded":
-        for pid in _descendants(app.sandbox.embedded.pids()):
+        for pid in app.sandbox.embedded.pids():
             try:
                 environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             except OSError:
