@@ -1,7 +1,8 @@
-"""Sandbox benchmark: start-to-ready, first DynamoDB call, cold/warm invoke, memory. Prints JSON.
+"""Sandbox benchmark, printed as JSON: start-to-ready, first DynamoDB call, cold/warm invoke,
+memory, and the app: bootstrap apply (first and no-op) and booking-to-email latency.
 
 Runs its own sandbox on a free port. Timing goals live here, never in pass/fail tests.
-Usage: ``./scripts/bench [--warm N] [--cold N]``.
+Usage: ``./scripts/bench [--warm N] [--cold N] [--bookings N]``; the load run is ``scripts/load``.
 """
 
 from __future__ import annotations
@@ -11,14 +12,18 @@ import io
 import json
 import statistics
 import sys
+import tempfile
 import time
+import urllib.request
 import zipfile
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from sandbox.runner import Sandbox, SandboxSettings, free_port
+from skybook.app import deploy_app
 
 HANDLER = "def handler(event, context):\n    return {'ok': True, 'echo': event}\n"
 
@@ -80,7 +85,67 @@ def rss_mb(pids: list[int]) -> float:
     return round(total_kb / 1024, 1)
 
 
-def run(warm_calls: int, cold_calls: int) -> dict[str, Any]:
+def bench_app(endpoint: str, bookings: int) -> dict[str, Any]:
+    """Deploy twice (the second is a no-op), then book one at a time and time each email."""
+    with tempfile.TemporaryDirectory() as tmp:
+        outputs_file = Path(tmp) / "outputs.json"
+        started = time.perf_counter()
+        outputs = deploy_app(endpoint, outputs_file=outputs_file, seed=False, quiet=True)
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        deploy_app(endpoint, outputs_file=outputs_file, seed=False, quiet=True)
+        noop = time.perf_counter() - started
+    ddb, latencies = client(endpoint, "dynamodb"), []
+    for i in range(bookings):
+        flight_date = (date(2040, 1, 1) + timedelta(days=i)).isoformat()
+        ddb.put_item(
+            TableName=outputs["tableName"],
+            Item={
+                "PK": {"S": "DESTINATION#LHR"},
+                "SK": {"S": flight_date},
+                "availableSeats": {"N": "9"},
+            },
+        )
+        email = f"bench-{i}@example.com"
+        started = time.perf_counter()
+        request = urllib.request.Request(
+            outputs["bookFlightUrl"],
+            data=json.dumps(
+                {
+                    "destination": "LHR",
+                    "flightDate": flight_date,
+                    "numberOfSeats": 1,
+                    "bookerEmail": email,
+                }
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=30).close()
+        deadline = time.monotonic() + 30
+        while not _mail_to(endpoint, email):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no email for booking {i} after 30 s")
+            time.sleep(0.01)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return {
+        "apply_first_s": round(first, 2),
+        "apply_noop_s": round(noop, 2),
+        "booking_to_email_ms": {
+            "n": len(latencies),
+            "first": round(latencies[0], 1) if latencies else None,
+            "p50": percentile(latencies, 50) if latencies else None,
+            "p95": percentile(latencies, 95) if latencies else None,
+        },
+    }
+
+
+def _mail_to(endpoint: str, email: str) -> bool:
+    with urllib.request.urlopen(f"{endpoint}/_aws/ses", timeout=10) as response:
+        messages = json.load(response)["messages"]
+    return any(email in m.get("Destination", {}).get("ToAddresses", []) for m in messages)
+
+
+def run(warm_calls: int, cold_calls: int, bookings: int) -> dict[str, Any]:
     port = free_port()
     # No prewarm: measure what the first DynamoDB call costs with a cold JVM.
     settings = SandboxSettings.from_env(name=f"bench-{port}", port=port, prewarm_dynamodb=False)
@@ -119,6 +184,7 @@ def run(warm_calls: int, cold_calls: int) -> dict[str, Any]:
             "p95": percentile(warm, 95),
             "mean": round(statistics.fmean(warm), 1),
         }
+        result["app"] = bench_app(sandbox.endpoint, bookings)
         pids = sandbox.pids()
         result["memory_mb"] = {
             "idle_after_start": idle_memory,
@@ -139,8 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--warm", type=int, default=50, help="warm invokes (default 50)")
     parser.add_argument("--cold", type=int, default=20, help="cold invokes (default 20)")
+    parser.add_argument(
+        "--bookings", type=int, default=20, help="sequential bookings timed to email (default 20)"
+    )
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.warm, args.cold), indent=2))
+    print(json.dumps(run(args.warm, args.cold, args.bookings), indent=2))
     return 0
 
 
