@@ -63,7 +63,7 @@ def _start_console(args: argparse.Namespace, ready: Sandbox, outputs: dict[str, 
             url = console.start_detached(ready.endpoint, DEFAULT_OUTPUTS, port, ready.dir)
         else:
             url = console.start_in_thread(
-                ready.endpoint, outputs, DEFAULT_OUTPUTS.resolve(), port
+                ready.endpoint, outputs, DEFAULT_OUTPUTS.resolve(), port, folder=ready.dir
             ).url
     except ConsoleError as error:
         print(f"console not started: {error}", file=sys.stderr, flush=True)
@@ -94,12 +94,14 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from sandbox.__main__ import describe
+    from skybook.console.process import recorded_url
 
     sandbox = _sandbox(args)
     status: dict[str, Any] = describe(sandbox)
     status["state"] = f"{STATE_NOTE} (a restart loses {STATE_LOST})"
     if status["running"]:
         status["app"] = describe_app(str(status["endpoint"]))
+        status["console"] = recorded_url(sandbox.dir)
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -114,6 +116,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"         (a restart loses {STATE_LOST})")
     for line in status["app"].get("lines", []):
         print(f"  {line}")
+    print(f"  console: {status['console'] or 'not running (skybook console serves it)'}")
     return 0
 
 

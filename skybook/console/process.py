@@ -26,11 +26,22 @@ _URL_LINE = re.compile(r"^console: (http://\S+)", re.M)
 
 
 def start_in_thread(
-    endpoint: str, outputs: dict[str, Any], outputs_file: Path | None, port: int
+    endpoint: str,
+    outputs: dict[str, Any],
+    outputs_file: Path | None,
+    port: int,
+    folder: Path | None = None,
 ) -> ConsoleServer:
-    """Serve from a daemon thread of this process; raises ConsoleError (e.g. port taken)."""
+    """Serve from a daemon thread of this process; raises ConsoleError (e.g. port taken).
+
+    With ``folder``, the URL is recorded there so ``status`` can show it.
+    """
     data = ConsoleData(endpoint, outputs, outputs_file=outputs_file)
-    return ConsoleServer(data, port).start()
+    server = ConsoleServer(data, port).start()
+    if folder is not None:
+        record = {"pid": os.getpid(), "url": server.url, "inProcess": True}
+        (folder / RECORD).write_text(json.dumps(record) + "\n")
+    return server
 
 
 def start_detached(
@@ -74,7 +85,9 @@ def recorded_url(folder: Path) -> str | None:
         record = json.loads((folder / RECORD).read_text())
     except (OSError, ValueError):
         return None
-    return str(record["url"]) if _is_console(int(record.get("pid", 0))) else None
+    pid = int(record.get("pid", 0))
+    running = _is_console(pid) or (record.get("inProcess") and Path(f"/proc/{pid}").exists())
+    return str(record["url"]) if running else None
 
 
 def stop_detached(folder: Path, timeout: float = 5.0) -> bool:
