@@ -75,6 +75,16 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def command_parser(command: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand (``apply``, ``plan``...), for CLIs that reuse its options."""
+    top = parser()
+    for action in top._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[command]
+            return found
+    raise AssertionError("the bootstrap parser has no subcommands")
+
+
 def target_from(args: argparse.Namespace) -> Target:
     region = (
         args.region
@@ -105,18 +115,18 @@ def settings_from(args: argparse.Namespace, target: Target) -> Settings:
     return Settings(**values)
 
 
-def _print_steps(steps: list[Step]) -> None:
+def print_steps(steps: list[Step]) -> None:
     for step in steps:
         if step.is_change:
             print(step.describe())
 
 
-def _print_notes(notes: list[str]) -> None:
+def print_notes(notes: list[str]) -> None:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
 
 
-def _steps_json(steps: list[Step]) -> list[dict[str, Any]]:
+def steps_json(steps: list[Step]) -> list[dict[str, Any]]:
     return [
         {
             "action": s.verb,
@@ -135,35 +145,35 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "plan":
         the_plan: Plan = destroy_plan(settings, target) if args.destroy else plan(settings, target)
         if args.json:
-            print(json.dumps({"changes": _steps_json(the_plan.steps)}, indent=2))
+            print(json.dumps({"changes": steps_json(the_plan.steps)}, indent=2))
         else:
-            _print_steps(the_plan.steps)
+            print_steps(the_plan.steps)
             print(the_plan.summary())
-        _print_notes(the_plan.notes)
+        print_notes(the_plan.notes)
         return 2 if args.detailed_exitcode and the_plan.changes else 0
     if args.command == "apply":
         result = deploy(settings, target)
         if args.json:
             print(
                 json.dumps(
-                    {"applied": _steps_json(result.applied), "outputs": result.outputs}, indent=2
+                    {"applied": steps_json(result.applied), "outputs": result.outputs}, indent=2
                 )
             )
         else:
             print(result.summary())  # the steps went to stderr as they ran
             print(f"POST {result.outputs['bookFlightUrl']}")
-        _print_notes(result.notes)
+        print_notes(result.notes)
         return 0
     if args.command == "destroy":
-        if not target.is_local and not args.yes and not _confirm(settings, target):
+        if not target.is_local and not args.yes and not confirm_destroy(settings, target):
             print("destroy cancelled", file=sys.stderr)
             return 1
         result = destroy(settings, target)
         if args.json:
-            print(json.dumps({"applied": _steps_json(result.applied)}, indent=2))
+            print(json.dumps({"applied": steps_json(result.applied)}, indent=2))
         else:
             print(result.summary() if result.applied else "Nothing to delete.")
-        _print_notes(result.notes)
+        print_notes(result.notes)
         return 0
     if args.command == "outputs":
         print(json.dumps(outputs(settings, target), indent=2, sort_keys=True))
@@ -171,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
-def _confirm(settings: Settings, target: Target) -> bool:
+def confirm_destroy(settings: Settings, target: Target) -> bool:
     if not sys.stdin.isatty():
         raise DeployError(f"destroy on {target.describe()} needs confirmation: pass --yes")
     answer = input(

@@ -21,16 +21,6 @@ from skybook.commands import context
 from skybook.commands.output import print_json, print_table
 
 
-def _bootstrap_parser(command: str) -> argparse.ArgumentParser:
-    """The subcommand parser of ``python -m bootstrap`` (its options, help included)."""
-    top = bootstrap_cli.parser()
-    for action in top._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            parser: argparse.ArgumentParser = action.choices[command]
-            return parser
-    raise AssertionError("bootstrap's parser has no subcommands")
-
-
 def _wants_aws(args: argparse.Namespace) -> bool:
     return bool(args.aws or (args.profile and not args.endpoint))
 
@@ -60,7 +50,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             {
-                "applied": bootstrap_cli._steps_json(result.applied),
+                "applied": bootstrap_cli.steps_json(result.applied),
                 "outputs": result.outputs,
                 "seeded": seeded,
             }
@@ -73,7 +63,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             print_welcome(target.endpoint, result.outputs)
         else:
             print(f"POST {result.outputs['bookFlightUrl']}")
-    bootstrap_cli._print_notes(result.notes)
+    bootstrap_cli.print_notes(result.notes)
     return 0
 
 
@@ -81,25 +71,25 @@ def cmd_plan(args: argparse.Namespace) -> int:
     target, settings = target_and_settings(args)
     the_plan: Plan = destroy_plan(settings, target) if args.destroy else plan(settings, target)
     if args.json:
-        print_json({"changes": bootstrap_cli._steps_json(the_plan.steps)})
+        print_json({"changes": bootstrap_cli.steps_json(the_plan.steps)})
     else:
-        bootstrap_cli._print_steps(the_plan.steps)
+        bootstrap_cli.print_steps(the_plan.steps)
         print(the_plan.summary())
-    bootstrap_cli._print_notes(the_plan.notes)
+    bootstrap_cli.print_notes(the_plan.notes)
     return 2 if args.detailed_exitcode and the_plan.changes else 0
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
     target, settings = target_and_settings(args)
-    if not target.is_local and not args.yes and not bootstrap_cli._confirm(settings, target):
+    if not target.is_local and not args.yes and not bootstrap_cli.confirm_destroy(settings, target):
         print("destroy cancelled")
         return 1
     result = destroy(settings, target)
     if args.json:
-        print_json({"applied": bootstrap_cli._steps_json(result.applied)})
+        print_json({"applied": bootstrap_cli.steps_json(result.applied)})
     else:
         print(result.summary() if result.applied else "Nothing to delete.")
-    bootstrap_cli._print_notes(result.notes)
+    bootstrap_cli.print_notes(result.notes)
     return 0
 
 
@@ -124,7 +114,7 @@ def cmd_outputs(args: argparse.Namespace) -> int:
 def _add(sub: Any, name: str, bootstrap_name: str, help_text: str, func: Any) -> Any:
     parser = sub.add_parser(
         name,
-        parents=[_bootstrap_parser(bootstrap_name)],
+        parents=[bootstrap_cli.command_parser(bootstrap_name)],
         add_help=False,  # the parent's -h is copied along
         help=help_text,
         description=f"{help_text}. On the running sandbox unless --aws or --profile is given.",
