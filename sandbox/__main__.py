@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from sandbox.control import check_can_start, serve, start_detached, stop_detached
+from sandbox.control import serve, start_detached, stop_detached
 from sandbox.runner import Sandbox, SandboxError, SandboxSettings
 
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = Sandbox(SandboxSettings.from_env(name=args.name, port=args.port))
     try:
         if args.command == "serve":
-            check_can_start(sandbox)
+            sandbox.check_can_start()
             return serve(sandbox, lambda s: print(f"sandbox ready at {s.endpoint}", flush=True))
         if args.command == "start":
             start_detached(sandbox.settings)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sandbox.runner import Sandbox, SandboxError, SandboxSettings, _alive, port_in_use
+from sandbox.runner import Sandbox, SandboxError, SandboxSettings, alive
 
 
 def serve(sandbox: Sandbox, on_ready: Callable[[Sandbox], None] | None = None) -> int:
@@ -48,20 +48,6 @@ def serve(sandbox: Sandbox, on_ready: Callable[[Sandbox], None] | None = None) -
         print("sandbox stopped", file=sys.stderr, flush=True)
 
 
-def check_can_start(sandbox: Sandbox) -> None:
-    """The same one-line refusals ``Sandbox.start`` gives, before anything is spawned."""
-    if running := sandbox.record():
-        raise SandboxError(
-            f"a sandbox is already running at {running['endpoint']} (pid {running['pid']}): "
-            "use it, or stop it with ./scripts/down"
-        )
-    if port_in_use(sandbox.settings.host, sandbox.settings.port):
-        raise SandboxError(
-            f"port {sandbox.settings.port} on {sandbox.settings.host} is already in use: stop what "
-            "uses it, or pick another port with --port (or SKYBOOK_PORT)"
-        )
-
-
 def spawn_detached(
     command: list[str], log: Path, *, port: int | None = None
 ) -> subprocess.Popen[bytes]:
@@ -81,7 +67,7 @@ def spawn_detached(
 def start_detached(settings: SandboxSettings, timeout: float = 90.0) -> Sandbox:
     """Spawn a detached ``serve`` process and return once its sandbox is ready."""
     sandbox = Sandbox(settings)
-    check_can_start(sandbox)
+    sandbox.check_can_start()
     sandbox.dir.mkdir(parents=True, exist_ok=True)
     serve_log = sandbox.dir / "serve.log"
     proc = spawn_detached(
@@ -98,6 +84,9 @@ def start_detached(settings: SandboxSettings, timeout: float = 90.0) -> Sandbox:
         if record is not None and int(record.get("owner", 0)) == proc.pid and record.get("ready"):
             return sandbox
         time.sleep(0.1)
+    proc.terminate()  # its own cleanup stops LocalStack; stop_detached sweeps the rest
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=30)
     stop_detached(sandbox)
     raise SandboxError(f"the sandbox was not ready after {timeout:.0f}s; see {serve_log}")
 
@@ -106,13 +95,13 @@ def stop_detached(sandbox: Sandbox, timeout: float = 30.0) -> bool:
     """Stop the sandbox in this folder, whoever runs it; True if one was running."""
     record = sandbox.record()
     if record is None:
-        return False
+        return sandbox.stop()  # LocalStack may be gone while its Java or functions live on
     owner = int(record.get("owner", 0))
-    if owner and owner != os.getpid() and _alive(owner):
+    if owner and owner != os.getpid() and alive(owner):
         with contextlib.suppress(ProcessLookupError):
             os.kill(owner, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and (_alive(owner) or sandbox.record() is not None):
+        while time.monotonic() < deadline and (alive(owner) or sandbox.record() is not None):
             time.sleep(0.1)
     # The owner is gone (or never answered): make sure nothing of the sandbox survives.
     sandbox.stop()

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ DEFAULT_SERVICES = (
     "sqs",
 )
 MARKER = "SKYBOOK_SANDBOX_ID"
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Variables of the caller's Python that must not leak into LocalStack's interpreter.
 _PYTHON_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYENV_VERSION", "PYTHONSTARTUP")
 
@@ -62,12 +64,22 @@ class SandboxSettings:
     # so the first table call does not pay for it.
     prewarm_dynamodb: bool = True
 
+    def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.name):
+            raise SandboxError(
+                f"sandbox name {self.name!r} is invalid: use letters, digits, '-' and '_'"
+            )
+        if not 0 < self.port < 65536:
+            raise SandboxError(f"port {self.port} is out of range: use 1 to 65535")
+
     @classmethod
     def from_env(cls, **overrides: Any) -> SandboxSettings:
         values: dict[str, Any] = {}
         if name := os.environ.get("SKYBOOK_SANDBOX"):
             values["name"] = name
         if port := os.environ.get("SKYBOOK_PORT"):
+            if not port.isdigit():
+                raise SandboxError(f"SKYBOOK_PORT={port!r} is not a port number: use e.g. 4566")
             values["port"] = int(port)
         if services := os.environ.get("SKYBOOK_SERVICES"):
             values["services"] = tuple(s.strip() for s in services.split(",") if s.strip())
@@ -99,8 +111,11 @@ _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 
 
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)  # loaded here, never in a forked child
+
+
 def _prctl(option: int, value: int) -> None:
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(option, value)
+    _LIBC.prctl(option, value)
 
 
 def _die_with_parent() -> None:
@@ -138,13 +153,13 @@ def with_descendants(roots: list[int]) -> list[int]:
     found, todo = set(), list(roots)
     while todo:
         pid = todo.pop()
-        if pid not in found and _alive(pid):
+        if pid not in found and alive(pid):
             found.add(pid)
             todo.extend(children.get(pid, []))
     return sorted(found)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
@@ -160,6 +175,7 @@ class Sandbox:
         self.paths = paths or Paths.from_env()
         self.dir = self.paths.sandbox_dir(self.settings.name)
         self.process: subprocess.Popen[bytes] | None = None
+        self._id: str | None = None  # of the sandbox this object started
 
     # --- where things are -------------------------------------------------
     @property
@@ -178,27 +194,26 @@ class Sandbox:
     def record_file(self) -> Path:
         return self.dir / "sandbox.json"
 
-    def record(self) -> dict[str, Any] | None:
-        """The pid record of a running sandbox in this folder, or None."""
+    def _saved_record(self) -> dict[str, Any] | None:
         try:
             data: dict[str, Any] = json.loads(self.record_file.read_text())
         except (OSError, ValueError):
             return None
-        if not _alive(int(data["pid"])):
+        return data
+
+    def record(self) -> dict[str, Any] | None:
+        """The pid record of a running sandbox in this folder, or None.
+
+        The pid must still carry this sandbox's marker: a stale record whose pid was reused
+        (after a reboot, say) never makes us refuse to start or signal a stranger.
+        """
+        data = self._saved_record()
+        if data is None or int(data["pid"]) not in marked_pids(str(data.get("id"))):
             return None
         return data
 
-    # --- lifecycle ----------------------------------------------------------
-    def start(self, *, timeout: float = 60.0) -> None:
-        """Start LocalStack and wait until it answers; it dies with the calling process.
-
-        The caller becomes a child subreaper: processes LocalStack leaves orphaned
-        (DynamoDB Local runs in its own session) are reparented to it and reaped by
-        ``stop`` instead of lingering as zombies under PID 1. A detached sandbox is
-        this same call made by a detached ``serve`` process (see ``sandbox.cli``).
-        """
-        if not is_ready(self.paths):
-            raise SandboxError("the sandbox is not installed yet: run ./scripts/setup")
+    def check_can_start(self) -> None:
+        """One-line refusals, before anything is spawned."""
         if running := self.record():
             raise SandboxError(
                 f"a sandbox is already running at {running['endpoint']} (pid {running['pid']}): "
@@ -210,7 +225,20 @@ class Sandbox:
                 f"port {port} on {host} is already in use: stop what uses it, "
                 "or pick another port with --port (or SKYBOOK_PORT)"
             )
-        sandbox_id = uuid.uuid4().hex
+
+    # --- lifecycle ----------------------------------------------------------
+    def start(self, *, timeout: float = 60.0) -> None:
+        """Start LocalStack and wait until it answers; it dies with the calling process.
+
+        The caller becomes a child subreaper: processes LocalStack leaves orphaned
+        (DynamoDB Local runs in its own session) are reparented to it and reaped by
+        ``stop`` instead of lingering as zombies under PID 1. A detached sandbox is
+        this same call made by a detached ``serve`` process (see ``sandbox.control``).
+        """
+        if not is_ready(self.paths):
+            raise SandboxError("the sandbox is not installed yet: run ./scripts/setup")
+        self.check_can_start()
+        sandbox_id = self._id = uuid.uuid4().hex
         env = self._environment(sandbox_id)
         self._prepare_dirs()
         log = self.log_file.open("wb")
@@ -234,7 +262,7 @@ class Sandbox:
                     "owner": os.getpid(),
                     "id": sandbox_id,
                     "endpoint": self.endpoint,
-                    "port": port,
+                    "port": self.settings.port,
                     "started": started,
                     "log": str(self.log_file),
                 },
@@ -299,15 +327,24 @@ class Sandbox:
     def stop(self, timeout: float = 15.0) -> bool:
         """Stop LocalStack and everything it started; True if anything was running."""
         record = self.record()
-        if record is None and self.process is None:
+        saved = record or self._saved_record()
+        # The id also when LocalStack already died: its Java and functions may live on.
+        sandbox_id: str | None = self._id or (saved["id"] if saved else None)
+        if record is None and self.process is None and not (sandbox_id and marked_pids(sandbox_id)):
+            self.record_file.unlink(missing_ok=True)
             return False
-        sandbox_id: str | None = record["id"] if record else None
-        pid = int(record["pid"]) if record else self.process.pid  # type: ignore[union-attr]
+        if record is not None:
+            pid = int(record["pid"])
+        elif self.process is not None:
+            pid = self.process.pid
+        else:
+            pid = int(saved["pid"]) if saved else 0
         seen: set[int] = set(with_descendants(marked_pids(sandbox_id))) if sandbox_id else set()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)  # graceful: LocalStack stops DynamoDB Local
+        if pid and alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)  # graceful: LocalStack stops DynamoDB Local
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid and alive(pid) and time.monotonic() < deadline:
             self._reap(seen)
             time.sleep(0.05)
         for _ in range(100):  # then nothing may survive: the group and every marked process
@@ -317,18 +354,20 @@ class Sandbox:
                 else set()
             )
             seen |= leftovers
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+            if pid and alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
             for leftover in leftovers:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(leftover, signal.SIGKILL)
             self._reap(seen)
-            if not leftovers and not _alive(pid):
+            if not leftovers and not (pid and alive(pid)):
                 break
             time.sleep(0.05)
         self._reap(seen)
         self.record_file.unlink(missing_ok=True)
         self.process = None
+        self._id = None
         return True
 
     def _reap(self, pids: set[int]) -> None:
@@ -404,20 +443,10 @@ class Sandbox:
             "JAVA_TOOL_OPTIONS",
             "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.net.preferIPv4Stack=true",
         )
-        # Loopback only: a wildcard bind by anything the sandbox runs lands on loopback.
+        # Loopback only: a wildcard bind by LocalStack or DynamoDB Local lands on loopback
+        # (function processes get their own environment, as on AWS).
         env["LD_PRELOAD"] = " ".join(
             part for part in (str(p.loopback_shim), env.get("LD_PRELOAD", "")) if part
         )
         env.update(s.extra_env)
         return env
-
-
-@contextlib.contextmanager
-def running_sandbox(**overrides: Any) -> Iterator[Sandbox]:
-    """A started sandbox for the duration of the block (tests, benchmarks)."""
-    sandbox = Sandbox(SandboxSettings.from_env(**overrides))
-    sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()

@@ -257,3 +257,25 @@ def test_killed_owner_takes_the_sandbox_with_it() -> None:
         if proc.poll() is None:
             proc.kill()
         Sandbox(SandboxSettings(name=name, port=port)).stop()
+
+
+def test_down_after_localstack_crashed_sweeps_java_and_functions() -> None:
+    """LocalStack killed alone (a crash, the OOM killer): its Java and functions must not
+    outlive it, and ``down`` answers normally."""
+    port = free_port()
+    name = f"test-crash-{port}"
+    env = _sandbox_env(name, port)
+    assert _cli("up", "--detach", "--no-deploy", "--no-console", env=env).returncode == 0
+    sandbox = Sandbox(SandboxSettings(name=name, port=port))
+    try:
+        _start_function_process(sandbox.endpoint)
+        record = sandbox.record()
+        assert record is not None
+        pids = sandbox.pids()
+        assert {"localstack", "java", "function"} <= _kinds(pids)
+        os.kill(int(record["pid"]), signal.SIGKILL)
+        down = _cli("down", env=env)
+        assert down.returncode == 0, down.stderr
+        _wait_gone(pids)
+    finally:
+        sandbox.stop()
