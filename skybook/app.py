@@ -14,8 +14,13 @@ from typing import Any
 
 from bootstrap import DeployError, Settings, Target, deploy, read_outputs
 from bootstrap.target import DEFAULT_REGION
+from sandbox.paths import Paths
 
-DEFAULT_OUTPUTS = Path(".skybook/outputs.json")
+
+def default_outputs() -> Path:
+    """Where ``up``/``deploy`` write the outputs: the kit's home, not the working directory,
+    so every command finds them wherever it runs (``$SKYBOOK_HOME`` moves it)."""
+    return Paths.from_env().home / "outputs.json"
 
 
 class AppError(Exception):
@@ -24,7 +29,11 @@ class AppError(Exception):
 
 def sandbox_settings(**overrides: Any) -> Settings:
     """The stack as the sandbox runs it: bus events copied to a log group, a week of flights."""
-    values: dict[str, Any] = {"event_log": True, "days_ahead": 7, "outputs_file": DEFAULT_OUTPUTS}
+    values: dict[str, Any] = {
+        "event_log": True,
+        "days_ahead": 7,
+        "outputs_file": default_outputs(),
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -64,8 +73,9 @@ def seed_flights(target: Target, outputs: dict[str, Any]) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
-def describe_app(endpoint: str, outputs_file: Path = DEFAULT_OUTPUTS) -> dict[str, Any]:
+def describe_app(endpoint: str, outputs_file: Path | None = None) -> dict[str, Any]:
     """The app's outputs if it was deployed to this endpoint, for ``status``."""
+    outputs_file = outputs_file or default_outputs()
     try:
         outputs = read_outputs(outputs_file)
     except (OSError, ValueError, DeployError):

@@ -11,8 +11,11 @@ import pkgutil
 import sys
 from collections.abc import Callable
 
+import botocore.exceptions
+
 import skybook.commands
 from bootstrap import DeployError
+from bootstrap.errors import friendly_message
 from sandbox.runner import SandboxError
 from skybook.app import AppError
 from skybook.errors import CliError
@@ -35,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         return func(args)
     except (CliError, SandboxError, AppError, DeployError) as error:
         print(f"skybook: {error}", file=sys.stderr)
+        return 1
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+        # An AWS call outside the paths that translate their own errors (the sandbox died
+        # mid-call, say): still one line, never a traceback.
+        unreachable = "the sandbox stopped answering: check it with `skybook status`"
+        print(f"skybook: {friendly_message(error, unreachable) or error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -617,10 +617,10 @@ def own_sandbox(progress: Any, keep: list[bool]) -> Iterator[tuple[Target, int |
 
 def external_target(endpoint: str | None, outputs_file: str | None) -> Target:
     from bootstrap import DeployError, read_outputs
-    from skybook.app import DEFAULT_OUTPUTS
+    from skybook.app import default_outputs
 
     try:
-        outputs = read_outputs(outputs_file or DEFAULT_OUTPUTS)
+        outputs = read_outputs(outputs_file or default_outputs())
     except DeployError as error:
         raise LoadError(f"{error} (or start one with ./scripts/up)") from error
     recorded = str(outputs.get("endpoint", "")).rstrip("/")

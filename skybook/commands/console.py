@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from skybook.app import DEFAULT_OUTPUTS
+from skybook.app import default_outputs
 
 
 def cmd_console(args: argparse.Namespace) -> int:
@@ -43,8 +43,8 @@ def register(sub: Any) -> None:
     )
     console.add_argument(
         "--outputs-file",
-        default=str(DEFAULT_OUTPUTS),
-        help=f"the deployed stack's outputs (default {DEFAULT_OUTPUTS}; re-read when it changes)",
+        default=str(default_outputs()),
+        help=f"the deployed stack's outputs (default {default_outputs()}; re-read when it changes)",
     )
     console.add_argument("--verbose", action="store_true", help="log every request to stderr")
     console.set_defaults(func=cmd_console)

@@ -2,8 +2,8 @@
 
 The endpoint is ``--endpoint``, else ``$SKYBOOK_ENDPOINT``, else the running sandbox's
 record (the one ``up`` started, or ``$SKYBOOK_SANDBOX``'s). The stack is described by the
-outputs file: ``--outputs-file``, else ``$SKYBOOK_OUTPUTS_FILE``, else ``.skybook/outputs.json``
-(what ``up`` and ``deploy`` write). Tests point both at their own sandbox this way.
+outputs file: ``--outputs-file``, else ``$SKYBOOK_OUTPUTS_FILE``, else ``.skybook/outputs.json`` in
+the repo (what ``up`` and ``deploy`` write). Tests point both at their own sandbox this way.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from bootstrap import DeployError, read_outputs
 from sandbox.runner import Sandbox, SandboxSettings
-from skybook.app import DEFAULT_OUTPUTS
+from skybook.app import default_outputs
 from skybook.errors import CliError
 
 NO_SANDBOX = "no sandbox is running: start one with ./scripts/up (or pass --endpoint URL)"
@@ -36,7 +36,8 @@ def add_options(parser: argparse.ArgumentParser, *, json_help: str | None = None
         "--outputs-file",
         metavar="F",
         type=Path,
-        help=f"the deployed stack's outputs (default: $SKYBOOK_OUTPUTS_FILE or {DEFAULT_OUTPUTS})",
+        help="the deployed stack's outputs "
+        f"(default: $SKYBOOK_OUTPUTS_FILE or {default_outputs()})",
     )
     parser.add_argument("--json", action="store_true", help=json_help or "JSON on stdout")
 
@@ -58,7 +59,7 @@ def outputs_path(explicit: Path | None = None) -> Path:
         return explicit
     if from_env := os.environ.get("SKYBOOK_OUTPUTS_FILE"):
         return Path(from_env)
-    return DEFAULT_OUTPUTS
+    return default_outputs()
 
 
 def _same_endpoint(a: str, b: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sandbox.control import serve, start_detached, stop_detached
 from sandbox.runner import Sandbox, SandboxSettings
-from skybook.app import DEFAULT_OUTPUTS, deploy_app, describe_app, print_welcome
+from skybook.app import default_outputs, deploy_app, describe_app, print_welcome
 from skybook.errors import CliError
 
 STATE_NOTE = "not persisted: a restart starts empty; ./scripts/up redeploys and reseeds flights"
@@ -60,10 +60,10 @@ def _start_console(args: argparse.Namespace, ready: Sandbox, outputs: dict[str, 
     try:
         port = console_port(args.console_port)
         if args.detach:
-            url = console.start_detached(ready.endpoint, DEFAULT_OUTPUTS, port, ready.dir)
+            url = console.start_detached(ready.endpoint, default_outputs(), port, ready.dir)
         else:
             url = console.start_in_thread(
-                ready.endpoint, outputs, DEFAULT_OUTPUTS.resolve(), port, folder=ready.dir
+                ready.endpoint, outputs, default_outputs(), port, folder=ready.dir
             ).url
     except ConsoleError as error:
         print(f"console not started: {error}", file=sys.stderr, flush=True)

@@ -86,8 +86,17 @@ def recorded_url(folder: Path) -> str | None:
     except (OSError, ValueError):
         return None
     pid = int(record.get("pid", 0))
-    running = _is_console(pid) or (record.get("inProcess") and Path(f"/proc/{pid}").exists())
+    running = _is_console(pid) or (record.get("inProcess") and _is_foreground_up(pid))
     return str(record["url"]) if running else None
+
+
+def _is_foreground_up(pid: int) -> bool:
+    """The ``skybook up`` that serves the console in a thread (a reused pid is not)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(arg.endswith(b"skybook") or arg == b"skybook.cli" for arg in argv) and b"up" in argv
 
 
 def stop_detached(folder: Path, timeout: float = 5.0) -> bool:

@@ -102,9 +102,12 @@ def _int_arg(query: dict[str, str], name: str) -> int | None:
     if raw is None or raw == "":
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ApiError(HTTPStatus.BAD_REQUEST, f"{name} must be an integer") from None
+    if value < 0:
+        raise ApiError(HTTPStatus.BAD_REQUEST, f"{name} must not be negative")
+    return value
 
 
 class ConsoleData:
@@ -288,6 +291,8 @@ def _post_book(h: _Handler, q: dict[str, str]) -> tuple[int, Any]:
         length = int(h.headers.get("Content-Length") or 0)
     except ValueError:
         raise ApiError(HTTPStatus.BAD_REQUEST, "bad Content-Length") from None
+    if length < 0:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "bad Content-Length")
     if length > MAX_BODY:
         raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "the booking is too large")
     return h.data.book(h.rfile.read(length))
@@ -349,6 +354,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = route(self, query)
             self._json(status, payload)
         except ApiError as error:
+            # An unread request body would be parsed as the next request: end the connection.
+            self.close_connection = True
             self._json(error.status, {"error": error.message})
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -386,6 +393,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Referrer-Policy", "no-referrer")
         if content_type.startswith("text/html"):
             self.send_header("Content-Security-Policy", CSP)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 

@@ -176,9 +176,14 @@ class App:
         return self.mail(to, "bookingReceiptTemplate")
 
 
+# One random base per session (a rerun on a long-lived sandbox gets other dates), then a
+# counter: no two tests of a session ever share a flight date.
+_BASE = date(2031, 1, 1) + timedelta(days=uuid.uuid4().int % 20_000)
+
+
 def unique_date() -> str:
     """A flight date no other test uses, so tests share the stack without sharing flights."""
-    return (date(2031, 1, 1) + timedelta(days=next(_dates) + uuid.uuid4().int % 3000)).isoformat()
+    return (_BASE + timedelta(days=next(_dates))).isoformat()
 
 
 def unique_email(tag: str = "booker") -> str:

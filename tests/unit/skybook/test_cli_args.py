@@ -18,6 +18,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("SKYBOOK_ENDPOINT", "SKYBOOK_OUTPUTS_FILE", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SKYBOOK_SANDBOX", "unit-test-no-such-sandbox")
+    monkeypatch.setenv("SKYBOOK_HOME", str(tmp_path))  # no outputs file of a real deploy
     monkeypatch.chdir(tmp_path)
 
 
@@ -74,8 +75,8 @@ def test_endpoint_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
         context.sandbox_endpoint()
 
 
-def test_outputs_path_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert context.outputs_path() == Path(".skybook/outputs.json")
+def test_outputs_path_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert context.outputs_path() == tmp_path / "outputs.json"
     monkeypatch.setenv("SKYBOOK_OUTPUTS_FILE", "/x/o.json")
     assert context.outputs_path() == Path("/x/o.json")
     assert context.outputs_path(Path("mine.json")) == Path("mine.json")
