@@ -143,6 +143,10 @@ class FunctionProcess:
                 cwd=cwd,
                 start_new_session=True,  # own process group: stop() kills what it started too
             )
+        except BaseException:
+            for fd in (ctl_in_w, ctl_out_r, log_r):  # ours too: nothing will read them
+                os.close(fd)
+            raise
         finally:
             for fd in (ctl_in_r, ctl_out_w, log_w):
                 os.close(fd)
@@ -155,7 +159,10 @@ class FunctionProcess:
         self.started = time.perf_counter()
         self.last_maxrss_kb = 0
         self._closed = False
-        self.send(init_message)
+        # A child that died at once shows as ProcessGone on the first recv, which the
+        # executor turns into Runtime.ExitError with the child's output.
+        with contextlib.suppress(ProcessGone):
+            self.send(init_message)
 
     def send(self, message: dict[str, Any]) -> None:
         data = json.dumps(message).encode()
