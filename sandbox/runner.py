@@ -17,12 +17,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,7 @@ class Sandbox:
         self.dir = self.paths.sandbox_dir(self.settings.name)
         self.process: subprocess.Popen[bytes] | None = None
         self._id: str | None = None  # of the sandbox this object started
+        self.keep_folder = False  # temporary_sandbox: keep the logs although the block passed
 
     # --- where things are -------------------------------------------------
     @property
@@ -450,3 +452,22 @@ class Sandbox:
         )
         env.update(s.extra_env)
         return env
+
+
+@contextlib.contextmanager
+def temporary_sandbox(prefix: str, **settings: Any) -> Iterator[Sandbox]:
+    """A started sandbox on a free port, in folder ``<prefix>-<port>``; always stopped, and
+    its folder removed unless the block failed or set ``keep_folder`` (the logs say why)."""
+    port = free_port()
+    sandbox = Sandbox(SandboxSettings.from_env(name=f"{prefix}-{port}", port=port, **settings))
+    sandbox.start()
+    ok = False
+    try:
+        yield sandbox
+        ok = True
+    finally:
+        sandbox.stop()
+        if ok and not sandbox.keep_folder:
+            shutil.rmtree(sandbox.dir, ignore_errors=True)
+        else:
+            print(f"sandbox logs kept in {sandbox.dir}", file=sys.stderr)

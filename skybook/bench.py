@@ -22,7 +22,7 @@ from typing import Any
 
 import boto3
 
-from sandbox.runner import Sandbox, SandboxSettings, free_port
+from sandbox.runner import temporary_sandbox
 from skybook.app import deploy_app
 
 HANDLER = "def handler(event, context):\n    return {'ok': True, 'echo': event}\n"
@@ -146,14 +146,10 @@ def _mail_to(endpoint: str, email: str) -> bool:
 
 
 def run(warm_calls: int, cold_calls: int, bookings: int) -> dict[str, Any]:
-    port = free_port()
     # No prewarm: measure what the first DynamoDB call costs with a cold JVM.
-    settings = SandboxSettings.from_env(name=f"bench-{port}", port=port, prewarm_dynamodb=False)
-    sandbox = Sandbox(settings)
     started = time.perf_counter()
-    sandbox.start()
-    result: dict[str, Any] = {"start_to_ready_s": round(time.perf_counter() - started, 2)}
-    try:
+    with temporary_sandbox("bench", prewarm_dynamodb=False) as sandbox:
+        result: dict[str, Any] = {"start_to_ready_s": round(time.perf_counter() - started, 2)}
         idle_memory = rss_mb(sandbox.pids())
         started = time.perf_counter()
         client(sandbox.endpoint, "dynamodb").list_tables()
@@ -196,8 +192,6 @@ def run(warm_calls: int, cold_calls: int, bookings: int) -> dict[str, Any]:
             "cold_invoke_ms": 300,
             "warm_invoke_p50_ms": 40,
         }
-    finally:
-        sandbox.stop()
     return result
 
 

@@ -23,7 +23,6 @@ import json
 import math
 import os
 import random
-import shutil
 import sys
 import threading
 import time
@@ -584,35 +583,24 @@ def run_load(
 
 
 @contextlib.contextmanager
-def own_sandbox(progress: Any, keep: list[bool]) -> Iterator[tuple[Target, int | None]]:
+def own_sandbox(progress: Any) -> Iterator[tuple[Target, Any]]:
     """A fresh sandbox on a free port with the app deployed; stopped after, and its folder
-    removed unless the block failed or set ``keep[0]`` (its logs explain a failed run)."""
-    from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port
+    removed unless the block failed or set ``keep_folder`` (its logs explain a failed run)."""
+    from sandbox.runner import SandboxError, temporary_sandbox
     from skybook.app import AppError, deploy_app
 
-    port = free_port()
-    box = Sandbox(SandboxSettings.from_env(name=f"load-{port}", port=port))
-    progress(f"starting a sandbox at {box.endpoint}")
     try:
-        box.start()
+        with temporary_sandbox("load") as box:
+            progress(f"started a sandbox at {box.endpoint}")
+            try:
+                outputs = deploy_app(
+                    box.endpoint, outputs_file=box.dir / "outputs.json", seed=False, quiet=True
+                )
+            except AppError as error:
+                raise LoadError(f"deploying the app failed: {error}") from error
+            yield Target(box.endpoint, outputs), box
     except SandboxError as error:
         raise LoadError(str(error)) from error
-    ok = False
-    try:
-        try:
-            outputs = deploy_app(
-                box.endpoint, outputs_file=box.dir / "outputs.json", seed=False, quiet=True
-            )
-        except AppError as error:
-            raise LoadError(f"deploying the app failed: {error}") from error
-        yield Target(box.endpoint, outputs), box.process.pid if box.process else None
-        ok = True
-    finally:
-        box.stop()
-        if ok and not keep[0]:
-            shutil.rmtree(box.dir, ignore_errors=True)
-        else:
-            progress(f"sandbox logs kept in {box.dir}")
 
 
 def external_target(endpoint: str | None, outputs_file: str | None) -> Target:
@@ -663,10 +651,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.endpoint or args.outputs_file:
             report = run_load(external_target(args.endpoint, args.outputs_file), **options)
         else:
-            keep = [False]
-            with own_sandbox(progress, keep) as (target, pid):
+            with own_sandbox(progress) as (target, box):
+                pid = box.process.pid if box.process else None
                 report = run_load(target, **options, watch={"localstack": pid} if pid else None)
-                keep[0] = not report["ok"]
+                box.keep_folder = not report["ok"]
     except LoadError as error:
         print(f"load: {error}", file=sys.stderr)
         return 2

@@ -9,7 +9,6 @@ email, then stops everything.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.paths import REPO_ROOT
-from sandbox.runner import Sandbox, SandboxSettings, free_port
+from sandbox.runner import temporary_sandbox
 from skybook.app import deploy_app
 from skybook.console.server import ConsoleData, ConsoleServer
 
@@ -84,18 +83,15 @@ def shoot(url: str, images: Path) -> None:
 
 def take(images: Path) -> None:
     """A sandbox of its own, the app deployed, the console served; always all stopped."""
-    port = free_port()
-    sandbox = Sandbox(SandboxSettings(name=f"screenshots-{port}", port=port))
     started = time.monotonic()
-    print(f"==> sandbox on {sandbox.endpoint}", file=sys.stderr)
-    with sandbox, tempfile.TemporaryDirectory() as tmp:
+    with temporary_sandbox("screenshots") as sandbox, tempfile.TemporaryDirectory() as tmp:
+        print(f"==> sandbox on {sandbox.endpoint}", file=sys.stderr)
         outputs = deploy_app(sandbox.endpoint, outputs_file=Path(tmp) / "outputs.json", quiet=True)
         server = ConsoleServer(ConsoleData(sandbox.endpoint, outputs), port=0).start()
         try:
             shoot(server.url, images)
         finally:
             server.stop()
-    shutil.rmtree(sandbox.dir, ignore_errors=True)  # its logs are kept only when it failed
     print(
         f"==> {images / 'console.png'} and {images / 'email.png'} "
         f"in {time.monotonic() - started:.0f}s",
