@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
+
+from bootstrap import Target
 
 REGION = "us-east-1"
 
@@ -29,16 +30,13 @@ class SandboxUnderTest:
     kind: str  # "embedded" | "external" | "docker"
     embedded: Any = None  # sandbox.runner.Sandbox when kind == "embedded"
     extra: dict[str, Any] = field(default_factory=dict)
+    _target: Target | None = field(default=None, repr=False)
 
-    def client(self, service: str, **kwargs: Any) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            **kwargs,
-        )
+    def client(self, service: str) -> Any:
+        """A boto3 client for the sandbox (bootstrap's: test credentials, fails fast)."""
+        if self._target is None:
+            self._target = Target.local(self.endpoint, REGION)
+        return self._target.client(service)
 
     @property
     def lambda_log_dir(self) -> Path | None:
