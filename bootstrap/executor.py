@@ -25,6 +25,7 @@ from bootstrap.planner import (
     desired_invoke_config,
     desired_targets,
 )
+from bootstrap.retry import retry
 from bootstrap.steps import Create, Delete, NoChange, Step, Update
 from bootstrap.target import Target
 
@@ -46,6 +47,7 @@ class Executor:
         *,
         progress: Progress = stderr_progress,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         wait_timeout: float = 180.0,
         role_propagation_timeout: float = 120.0,
     ) -> None:
@@ -54,6 +56,7 @@ class Executor:
         self.known = known
         self.progress = progress
         self.sleep = sleep
+        self.clock = clock  # deadlines of waits and retries; tests fake it with ``sleep``
         self.wait_timeout = wait_timeout
         self.role_propagation_timeout = role_propagation_timeout
 
@@ -143,27 +146,28 @@ class Executor:
             lambda: ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE",
             timeout=self.wait_timeout,
             sleep=self.sleep,
+            clock=self.clock,
         )
 
     # --- SQS ------------------------------------------------------------------------------
 
     def create_queue(self, r: m.Queue) -> dict[str, str]:
         sqs = self.target.client("sqs")
-        deadline = time.monotonic() + 75.0
-        while True:
-            try:
-                url = sqs.create_queue(
-                    QueueName=r.name,
-                    Attributes={"MessageRetentionPeriod": str(r.message_retention_seconds)},
-                    tags=tag_map(self.stack),
-                )["QueueUrl"]
-                break
-            except botocore.exceptions.ClientError as error:
-                # AWS refuses a queue name for 60 s after a queue of that name was deleted
-                # (destroy, then apply right away).
-                if "QueueDeletedRecently" not in error_code(error) or time.monotonic() > deadline:
-                    raise
-                self.sleep(5.0)
+        url = retry(
+            lambda: sqs.create_queue(
+                QueueName=r.name,
+                Attributes={"MessageRetentionPeriod": str(r.message_retention_seconds)},
+                tags=tag_map(self.stack),
+            )["QueueUrl"],
+            # AWS refuses a queue name for 60 s after a queue of that name was deleted
+            # (destroy, then apply right away); past the deadline its own error says so.
+            retryable=lambda error: "QueueDeletedRecently" in error_code(error),
+            timeout=75.0,
+            sleep=self.sleep,
+            clock=self.clock,
+            delay=5.0,
+            max_delay=5.0,
+        )
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
@@ -245,37 +249,29 @@ class Executor:
     def create_function(self, r: m.Function) -> dict[str, str]:
         config = self.value(desired_function_config(r, self.known, strict=False))
         client = self.target.client("lambda")
-        deadline = time.monotonic() + self.role_propagation_timeout
-        delay = 1.0
-        while True:
-            try:
-                created = client.create_function(
-                    FunctionName=r.name,
-                    Role=config["role"],
-                    Handler=r.handler,
-                    Runtime=r.runtime,
-                    Timeout=r.timeout,
-                    MemorySize=r.memory,
-                    Environment={"Variables": config["environment"]},
-                    Code={"ZipFile": r.code.zip_bytes},
-                    Tags=tag_map(self.stack),
-                )
-                break
-            except botocore.exceptions.ClientError as error:
-                # A new IAM role takes a few seconds to be usable by Lambda on AWS.
-                message = str(error.response.get("Error", {}).get("Message", ""))
-                if error_code(error) != "InvalidParameterValueException" or (
-                    "cannot be assumed" not in message
-                ):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise DeployError(
-                        f"function {r.name}: Lambda still cannot assume {config['role']} after "
-                        f"{self.role_propagation_timeout:.0f}s (IAM propagation is slow, or the "
-                        "role's trust policy is wrong): run apply again"
-                    ) from error
-                self.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        created = retry(
+            lambda: client.create_function(
+                FunctionName=r.name,
+                Role=config["role"],
+                Handler=r.handler,
+                Runtime=r.runtime,
+                Timeout=r.timeout,
+                MemorySize=r.memory,
+                Environment={"Variables": config["environment"]},
+                Code={"ZipFile": r.code.zip_bytes},
+                Tags=tag_map(self.stack),
+            ),
+            # A new IAM role takes a few seconds to be usable by Lambda on AWS.
+            retryable=lambda error: "cannot be assumed" in _invalid_parameter_message(error),
+            timeout=self.role_propagation_timeout,
+            sleep=self.sleep,
+            clock=self.clock,
+            gave_up=lambda _error: DeployError(
+                f"function {r.name}: Lambda still cannot assume {config['role']} after "
+                f"{self.role_propagation_timeout:.0f}s (IAM propagation is slow, or the "
+                "role's trust policy is wrong): run apply again"
+            ),
+        )
         self._wait_function(r.name)
         return {"arn": created["FunctionArn"]}
 
@@ -309,41 +305,37 @@ class Executor:
             return bool(state == "Active" and update in (None, "Successful"))
 
         wait_for(
-            f"function {name} to become Active", ready, timeout=self.wait_timeout, sleep=self.sleep
+            f"function {name} to become Active",
+            ready,
+            timeout=self.wait_timeout,
+            sleep=self.sleep,
+            clock=self.clock,
         )
 
     def create_eventinvokeconfig(self, r: m.EventInvokeConfig) -> None:
         """Put the whole config (Put replaces; Update would merge with what is there)."""
         wanted = self.value(desired_invoke_config(r, self.known, strict=False))
         client = self.target.client("lambda")
-        deadline = time.monotonic() + self.role_propagation_timeout
-        delay = 1.0
-        while True:
-            try:
-                client.put_function_event_invoke_config(
-                    FunctionName=r.name,
-                    MaximumRetryAttempts=wanted["MaximumRetryAttempts"],
-                    MaximumEventAgeInSeconds=wanted["MaximumEventAgeInSeconds"],
-                    DestinationConfig={"OnFailure": {"Destination": wanted["OnFailure"]}},
-                )
-                return
-            except botocore.exceptions.ClientError as error:
-                # AWS checks that the function's role may send to the destination; a policy
-                # statement just added takes a few seconds to count.
-                message = str(error.response.get("Error", {}).get("Message", ""))
-                if error_code(error) != "InvalidParameterValueException" or (
-                    "permission" not in message.lower()
-                ):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise DeployError(
-                        f"function {r.name}: its role still may not send to "
-                        f"{wanted['OnFailure']} after {self.role_propagation_timeout:.0f}s "
-                        "(IAM propagation is slow, or the role's policy lacks sqs:SendMessage): "
-                        "run apply again"
-                    ) from error
-                self.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        retry(
+            lambda: client.put_function_event_invoke_config(
+                FunctionName=r.name,
+                MaximumRetryAttempts=wanted["MaximumRetryAttempts"],
+                MaximumEventAgeInSeconds=wanted["MaximumEventAgeInSeconds"],
+                DestinationConfig={"OnFailure": {"Destination": wanted["OnFailure"]}},
+            ),
+            # AWS checks that the function's role may send to the destination; a policy
+            # statement just added takes a few seconds to count.
+            retryable=lambda error: "permission" in _invalid_parameter_message(error).lower(),
+            timeout=self.role_propagation_timeout,
+            sleep=self.sleep,
+            clock=self.clock,
+            gave_up=lambda _error: DeployError(
+                f"function {r.name}: its role still may not send to "
+                f"{wanted['OnFailure']} after {self.role_propagation_timeout:.0f}s "
+                "(IAM propagation is slow, or the role's policy lacks sqs:SendMessage): "
+                "run apply again"
+            ),
+        )
 
     def update_eventinvokeconfig(self, r: m.EventInvokeConfig, step: Update) -> None:
         self.create_eventinvokeconfig(r)
@@ -486,3 +478,11 @@ class Executor:
             stageName=r.stage,
             description=self.value(api_fingerprint(r, self.known, strict=False)),
         )
+
+
+def _invalid_parameter_message(error: Exception) -> str:
+    """The message of an InvalidParameterValueException; "" for any other error."""
+    if error_code(error) != "InvalidParameterValueException":
+        return ""
+    assert isinstance(error, botocore.exceptions.ClientError)
+    return str(error.response.get("Error", {}).get("Message", ""))

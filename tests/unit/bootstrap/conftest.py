@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -105,3 +106,28 @@ def target(aws: None, recorder: CallRecorder) -> Target:
     session = boto3.Session(region_name="us-east-1")
     session.events.register("before-call", recorder)
     return Target(region="us-east-1", session=session)
+
+
+class FakeTime:
+    """A clock that only moves when something sleeps: retries and waits run instantly."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """``sleep`` and ``clock`` as keyword arguments for deploy/destroy/Executor."""
+        return {"sleep": self.sleep, "clock": self.clock}
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()

@@ -13,6 +13,7 @@ from bootstrap import deploy, destroy, plan, read_outputs
 from bootstrap.settings import Settings
 from bootstrap.steps import Create, Update
 from bootstrap.target import Target
+from tests.unit.bootstrap.conftest import FakeTime
 
 QUIET: dict[str, Any] = {"progress": lambda _text: None}
 FUNCTIONS = ["bookFlight", "registerBooking", "sendBookingReceipt", "syncFlights"]
@@ -358,7 +359,7 @@ def test_bad_stack_names_are_refused(bad: str) -> None:
 
 
 def test_create_function_waits_for_a_new_role_to_propagate(
-    settings: Settings, target: Target
+    settings: Settings, target: Target, fake_time: FakeTime
 ) -> None:
     """On AWS a fresh role is briefly unusable; CreateFunction is retried with backoff."""
     from botocore.exceptions import ClientError
@@ -382,19 +383,23 @@ def test_create_function_waits_for_a_new_role_to_propagate(
         return real_create(**kwargs)
 
     lam.create_function = flaky_create
-    sleeps: list[float] = []
-    deploy(settings, target, sleep=sleeps.append, **QUIET)
+    deploy(settings, target, **fake_time.options, **QUIET)
     assert len(attempts) == 2 + len(FUNCTIONS)
-    assert sleeps[:2] == [1.0, 2.0]
+    assert fake_time.sleeps[:2] == [1.0, 2.0]
     assert not plan(settings, target).changes
 
 
-def test_role_propagation_retries_stop_at_the_deadline(settings: Settings, target: Target) -> None:
+def test_role_propagation_retries_stop_at_the_deadline(
+    settings: Settings, target: Target, fake_time: FakeTime
+) -> None:
     from botocore.exceptions import ClientError
 
     from bootstrap.errors import DeployError
 
+    attempts: list[float] = []
+
     def never(**kwargs: Any) -> Any:
+        attempts.append(fake_time.now)
         raise ClientError(
             {
                 "Error": {
@@ -406,8 +411,11 @@ def test_role_propagation_retries_stop_at_the_deadline(settings: Settings, targe
         )
 
     target.client("lambda").create_function = never
-    with pytest.raises(DeployError, match=r"still cannot assume .*run apply again"):
-        deploy(settings, target, sleep=lambda _s: None, role_propagation_timeout=0.0, **QUIET)
+    with pytest.raises(DeployError, match=r"still cannot assume .* after 30s.*run apply again"):
+        deploy(settings, target, role_propagation_timeout=30.0, **fake_time.options, **QUIET)
+    # Backoff 1, 2, 4, 8, 10, 10 s: the attempt at 35 s past the start is the last one.
+    assert fake_time.sleeps == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    assert attempts[-1] - attempts[0] == 35.0
 
 
 def test_a_table_with_other_keys_is_an_error_not_a_silent_replacement(
@@ -437,7 +445,9 @@ def test_a_log_group_lambda_made_first_is_adopted(settings: Settings, target: Ta
     assert client("logs").describe_log_groups()["logGroups"] == []
 
 
-def test_a_recently_deleted_queue_name_is_retried(settings: Settings, target: Target) -> None:
+def test_a_recently_deleted_queue_name_is_retried(
+    settings: Settings, target: Target, fake_time: FakeTime
+) -> None:
     from botocore.exceptions import ClientError
 
     sqs = target.client("sqs")
@@ -454,8 +464,29 @@ def test_a_recently_deleted_queue_name_is_retried(settings: Settings, target: Ta
         return real_create(**kwargs)
 
     sqs.create_queue = refuse_once
-    deploy(settings, target, sleep=lambda _s: None, **QUIET)
+    deploy(settings, target, **fake_time.options, **QUIET)
     assert len(attempts) == 3  # refused once, then the two queues
+    assert fake_time.sleeps[:1] == [5.0]
+
+
+def test_a_queue_name_refused_past_the_deadline_fails_with_aws_error(
+    settings: Settings, target: Target, fake_time: FakeTime
+) -> None:
+    """After 75 s of QueueDeletedRecently the deploy stops with AWS's own error."""
+    from botocore.exceptions import ClientError
+
+    from bootstrap.errors import DeployError
+
+    def refuse(**kwargs: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "AWS.SimpleQueueService.QueueDeletedRecently", "Message": ""}},
+            "CreateQueue",
+        )
+
+    target.client("sqs").create_queue = refuse
+    with pytest.raises(DeployError, match=r"CreateQueue failed: .*QueueDeletedRecently"):
+        deploy(settings, target, **fake_time.options, **QUIET)
+    assert fake_time.sleeps == [5.0] * 15
 
 
 def test_failed_async_invocations_go_to_the_failed_events_queue(
@@ -526,7 +557,7 @@ def test_a_drifted_invoke_config_is_put_back_and_an_unwanted_one_is_swept(
 
 
 def test_invoke_config_waits_for_the_role_to_allow_sending(
-    settings: Settings, target: Target
+    settings: Settings, target: Target, fake_time: FakeTime
 ) -> None:
     """On AWS the put is refused until the role's new sqs:SendMessage statement counts."""
     from botocore.exceptions import ClientError
@@ -551,12 +582,11 @@ def test_invoke_config_waits_for_the_role_to_allow_sending(
         return real_put(**kwargs)
 
     lam.put_function_event_invoke_config = flaky_put
-    sleeps: list[float] = []
-    deploy(settings, target, sleep=sleeps.append, **QUIET)
+    deploy(settings, target, **fake_time.options, **QUIET)
     assert attempts == [
         "skybook-registerBooking",
         "skybook-registerBooking",
         "skybook-sendBookingReceipt",
     ]
-    assert sleeps[:1] == [1.0]
+    assert fake_time.sleeps[:1] == [1.0]
     assert not plan(settings, target).changes
