@@ -13,6 +13,7 @@ Handlebars does, so a block on its own line leaves its line break behind.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import urllib.error
@@ -360,13 +361,21 @@ def clear_messages(endpoint: str, ids: Sequence[str] | None = None) -> int:
     return len(ids)
 
 
+@functools.lru_cache(maxsize=32)
+def _ses_client(endpoint: str, region: str) -> Any:
+    """One SES client per sandbox and region for the process: building a boto3 session and
+    client costs tens of ms, and ``skybook book --wait`` and the console poll the inbox.
+    A built client is thread-safe (the console serves requests on threads)."""
+    return Target.local(endpoint, region=region).client("ses")
+
+
 class _Templates:
-    """SES ``GetTemplate`` per region and name, cached for one read of the inbox."""
+    """SES ``GetTemplate`` per region and name, cached for one read of the inbox (a template
+    may change between reads)."""
 
     def __init__(self, endpoint: str, default_region: str) -> None:
         self.endpoint = endpoint
         self.default_region = default_region
-        self._targets: dict[str, Target] = {}
         self._cache: dict[tuple[str, str], Template | str] = {}
 
     def get(self, name: str, region: str | None) -> Template | str:
@@ -378,9 +387,7 @@ class _Templates:
         return self._cache[key]
 
     def _fetch(self, name: str, region: str) -> Template | str:
-        if region not in self._targets:
-            self._targets[region] = Target.local(self.endpoint, region=region)
-        ses = self._targets[region].client("ses")
+        ses = _ses_client(self.endpoint, region)
         try:
             part = ses.get_template(TemplateName=name)["Template"]
         except ses.exceptions.TemplateDoesNotExistException:

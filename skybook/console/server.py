@@ -188,9 +188,14 @@ class ConsoleData:
         )
 
     def inbox(self, to: str | None = None) -> Any:
+        from bootstrap.target import DEFAULT_REGION
         from skybook import inbox
 
-        return inbox.fetch_emails(self.endpoint, to=to)
+        try:  # templates live in the stack's region; before a deploy there are none anyway
+            region = str(self.outputs().get("region") or DEFAULT_REGION)
+        except ApiError:
+            region = DEFAULT_REGION
+        return inbox.fetch_emails(self.endpoint, to=to, region=region)
 
     def events(self, since_ms: int | None = None, limit: int = 100) -> Any:
         from skybook import appdata

@@ -190,3 +190,39 @@ def test_a_plain_message_is_shown_as_sent() -> None:
         "<b>h</b>",
         None,
     )
+
+
+def test_the_ses_client_is_built_once_per_endpoint_and_region() -> None:
+    """Polling the inbox must not rebuild a boto3 session each time (tens of ms)."""
+    from skybook.inbox import _ses_client
+
+    endpoint = "http://127.0.0.1:9"  # never contacted: building a client makes no call
+    first = _ses_client(endpoint, "eu-west-1")
+    assert _ses_client(endpoint, "eu-west-1") is first
+    other_region = _ses_client(endpoint, "us-east-1")
+    assert other_region is not first
+    assert other_region.meta.region_name == "us-east-1"
+    assert first.meta.region_name == "eu-west-1"
+    assert first.meta.endpoint_url == endpoint
+
+
+@pytest.mark.parametrize(
+    ("outputs", "region"),
+    [({"stack": "s", "region": "eu-west-1"}, "eu-west-1"), (None, "us-east-1")],
+)
+def test_the_console_reads_templates_in_the_stacks_region(
+    monkeypatch: pytest.MonkeyPatch, outputs: dict[str, Any] | None, region: str
+) -> None:
+    """The console passes the deployed stack's region; before a deploy, the default one."""
+    from skybook import inbox
+    from skybook.console.server import ConsoleData
+
+    asked: list[tuple[str, str | None, str]] = []
+
+    def fetch(endpoint: str, *, to: str | None = None, region: str = "") -> list[Any]:
+        asked.append((endpoint, to, region))
+        return []
+
+    monkeypatch.setattr(inbox, "fetch_emails", fetch)
+    ConsoleData(endpoint="http://127.0.0.1:9/", outputs=outputs).inbox("a@example.com")
+    assert asked == [("http://127.0.0.1:9", "a@example.com", region)]
