@@ -21,11 +21,20 @@ import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from tests.conftest import REGION, SandboxUnderTest
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_lambda.literals import RuntimeType
+    from mypy_boto3_lambda.type_defs import InvocationResponseTypeDef
+    from mypy_boto3_logs import CloudWatchLogsClient
 
 pytestmark = pytest.mark.sandbox
 
@@ -33,19 +42,26 @@ ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 RUNTIME_PY = Path(__file__).resolve().parents[2] / "sandbox" / "lambda_executor" / "runtime.py"
 
 
-def _client(sandbox: Any, service: str) -> Any:
-    # one attempt: a retried invoke would hide what the executor did
-    return sandbox.client(service, config=Config(retries={"max_attempts": 1}, read_timeout=60))
+def _one_attempt(sandbox: SandboxUnderTest) -> dict[str, Any]:
+    """Client arguments for the sandbox with one attempt: a retried invoke would hide what the
+    executor did (``sandbox.client`` retries)."""
+    return {
+        "endpoint_url": sandbox.endpoint,
+        "region_name": REGION,
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+        "config": Config(retries={"max_attempts": 1}, read_timeout=60),
+    }
 
 
 @pytest.fixture(scope="module")
-def lam(sandbox: Any) -> Any:
-    return _client(sandbox, "lambda")
+def lam(sandbox: SandboxUnderTest) -> LambdaClient:
+    return boto3.client("lambda", **_one_attempt(sandbox))
 
 
 @pytest.fixture(scope="module")
-def logs(sandbox: Any) -> Any:
-    return _client(sandbox, "logs")
+def logs(sandbox: SandboxUnderTest) -> CloudWatchLogsClient:
+    return boto3.client("logs", **_one_attempt(sandbox))
 
 
 def _zip(files: dict[str, str]) -> bytes:
@@ -69,7 +85,7 @@ def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "con
 
 
 @pytest.fixture
-def make_function(lam: Any) -> Iterator[Callable[..., str]]:
+def make_function(lam: LambdaClient) -> Iterator[Callable[..., str]]:
     """Create a function from inline source and wait until it is Active; deleted afterwards."""
     created: list[str] = []
 
@@ -78,7 +94,7 @@ def make_function(lam: Any) -> Iterator[Callable[..., str]]:
         *,
         files: dict[str, str] | None = None,
         handler: str = "app.handler",
-        runtime: str = "python3.13",
+        runtime: RuntimeType = "python3.13",
         timeout: int = 10,
         env: dict[str, str] | None = None,
         wait_active: bool = True,
@@ -110,7 +126,9 @@ def make_function(lam: Any) -> Iterator[Callable[..., str]]:
             lam.delete_function(FunctionName=name)
 
 
-def invoke(lam: Any, name: str, event: Any = None, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+def invoke(
+    lam: LambdaClient, name: str, event: Any = None, **kwargs: Any
+) -> tuple[Any, InvocationResponseTypeDef]:
     """Synchronous invoke: (decoded payload, raw response)."""
     response = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode(), **kwargs)
     return json.loads(response["Payload"].read()), response
@@ -151,7 +169,7 @@ def handler(event, context):
 """
 
 
-def test_sync_invoke_and_warm_reuse(lam: Any, make_function: Callable[..., str]) -> None:
+def test_sync_invoke_and_warm_reuse(lam: LambdaClient, make_function: Callable[..., str]) -> None:
     name = make_function(INFO)
     first, response = invoke(lam, name, {"hello": "world"})
     assert response["StatusCode"] == 200
@@ -162,7 +180,9 @@ def test_sync_invoke_and_warm_reuse(lam: Any, make_function: Callable[..., str])
     assert second["count"] == first["count"] + 1  # ... module globals survive
 
 
-def test_context_and_environment(lam: Any, make_function: Callable[..., str], sandbox: Any) -> None:
+def test_context_and_environment(
+    lam: LambdaClient, make_function: Callable[..., str], sandbox: SandboxUnderTest
+) -> None:
     name = make_function(INFO, timeout=7, env={"GREETING": "hi"})
     body, response = invoke(lam, name)
     env, ctx = body["env"], body["context"]
@@ -189,7 +209,7 @@ def test_context_and_environment(lam: Any, make_function: Callable[..., str], sa
     assert ctx["identity"] is None
 
 
-def test_isolation_and_boto3(lam: Any, make_function: Callable[..., str]) -> None:
+def test_isolation_and_boto3(lam: LambdaClient, make_function: Callable[..., str]) -> None:
     name = make_function(
         """
         import importlib, sys
@@ -220,7 +240,7 @@ def test_isolation_and_boto3(lam: Any, make_function: Callable[..., str]) -> Non
     assert not any("site-packages" in p for p in body["path"])
 
 
-def test_handler_exception(lam: Any, make_function: Callable[..., str]) -> None:
+def test_handler_exception(lam: LambdaClient, make_function: Callable[..., str]) -> None:
     name = make_function(
         """
         def helper():
@@ -268,7 +288,7 @@ def test_handler_exception(lam: Any, make_function: Callable[..., str]) -> None:
     ids=["import", "handler-not-found", "syntax"],
 )
 def test_init_errors(
-    lam: Any,
+    lam: LambdaClient,
     make_function: Callable[..., str],
     files: dict[str, str],
     handler: str,
@@ -284,7 +304,9 @@ def test_init_errors(
         assert "requestId" in body
 
 
-def test_timeout_then_next_invoke_works(lam: Any, make_function: Callable[..., str]) -> None:
+def test_timeout_then_next_invoke_works(
+    lam: LambdaClient, make_function: Callable[..., str]
+) -> None:
     name = make_function(
         """
         import time
@@ -321,7 +343,7 @@ def test_timeout_then_next_invoke_works(lam: Any, make_function: Callable[..., s
     ids=["exit", "sigkill", "sys-exit-0"],
 )
 def test_crash_then_next_invoke_works(
-    lam: Any, make_function: Callable[..., str], code: str, expected: str
+    lam: LambdaClient, make_function: Callable[..., str], code: str, expected: str
 ) -> None:
     name = make_function(
         f"""
@@ -346,7 +368,9 @@ def test_crash_then_next_invoke_works(
     assert new_pid != pid
 
 
-def test_process_killed_while_idle_is_replaced(lam: Any, make_function: Callable[..., str]) -> None:
+def test_process_killed_while_idle_is_replaced(
+    lam: LambdaClient, make_function: Callable[..., str]
+) -> None:
     name = make_function(INFO)
     pid = invoke(lam, name)[0]["pid"]
     os.kill(pid, signal.SIGKILL)
@@ -357,14 +381,16 @@ def test_process_killed_while_idle_is_replaced(lam: Any, make_function: Callable
     assert body["count"] == 1  # a fresh init
 
 
-def test_response_too_large(lam: Any, make_function: Callable[..., str]) -> None:
+def test_response_too_large(lam: LambdaClient, make_function: Callable[..., str]) -> None:
     name = make_function("def handler(event, context):\n    return 'x' * (7 * 1024 * 1024)\n")
     body, response = invoke(lam, name)
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Function.ResponseSizeTooLarge"
 
 
-def test_logs_reach_cloudwatch(lam: Any, logs: Any, make_function: Callable[..., str]) -> None:
+def test_logs_reach_cloudwatch(
+    lam: LambdaClient, logs: CloudWatchLogsClient, make_function: Callable[..., str]
+) -> None:
     name = make_function(
         """
         import logging, os, sys
@@ -401,7 +427,7 @@ def test_logs_reach_cloudwatch(lam: Any, logs: Any, make_function: Callable[...,
     assert "Init Duration:" in report  # the first invoke was a cold start
 
 
-def test_json_log_format(lam: Any, make_function: Callable[..., str]) -> None:
+def test_json_log_format(lam: LambdaClient, make_function: Callable[..., str]) -> None:
     name = make_function(
         "import logging\ndef handler(event, context):\n"
         "    logging.getLogger('app').info('structured')\n"
@@ -426,7 +452,7 @@ def test_json_log_format(lam: Any, make_function: Callable[..., str]) -> None:
     assert entries[0]["requestId"] == request_id
 
 
-def test_async_invoke(lam: Any, make_function: Callable[..., str], tmp_path: Path) -> None:
+def test_async_invoke(lam: LambdaClient, make_function: Callable[..., str], tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     name = make_function(
         """
@@ -445,7 +471,7 @@ def test_async_invoke(lam: Any, make_function: Callable[..., str], tmp_path: Pat
 
 
 def test_parallel_invokes_get_separate_processes(
-    lam: Any, make_function: Callable[..., str]
+    lam: LambdaClient, make_function: Callable[..., str]
 ) -> None:
     name = make_function(
         """
@@ -464,7 +490,9 @@ def test_parallel_invokes_get_separate_processes(
 
 
 @pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
-def test_python_versions(lam: Any, make_function: Callable[..., str], runtime: str) -> None:
+def test_python_versions(
+    lam: LambdaClient, make_function: Callable[..., str], runtime: str
+) -> None:
     name = make_function(INFO, runtime=runtime)
     body, response = invoke(lam, name)
     assert "FunctionError" not in response, body
@@ -472,7 +500,7 @@ def test_python_versions(lam: Any, make_function: Callable[..., str], runtime: s
     assert body["env"]["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{runtime}"
 
 
-def test_unsupported_runtime_is_clear(lam: Any, make_function: Callable[..., str]) -> None:
+def test_unsupported_runtime_is_clear(lam: LambdaClient, make_function: Callable[..., str]) -> None:
     name = make_function(
         files={"index.js": "exports.handler = async () => 1;"},
         handler="index.handler",
@@ -492,7 +520,9 @@ def test_unsupported_runtime_is_clear(lam: Any, make_function: Callable[..., str
         lam.invoke(FunctionName=name, Payload=b"{}")
 
 
-def test_delete_function_stops_its_processes(lam: Any, make_function: Callable[..., str]) -> None:
+def test_delete_function_stops_its_processes(
+    lam: LambdaClient, make_function: Callable[..., str]
+) -> None:
     name = make_function(
         """
         import os, subprocess
@@ -507,7 +537,7 @@ def test_delete_function_stops_its_processes(lam: Any, make_function: Callable[.
     wait_until(lambda: not any(pid_alive(pid) for pid in pids), what=f"pids {pids} gone")
 
 
-def test_layers_are_importable(lam: Any, make_function: Callable[..., str]) -> None:
+def test_layers_are_importable(lam: LambdaClient, make_function: Callable[..., str]) -> None:
     layer = lam.publish_layer_version(
         LayerName=f"l-{uuid.uuid4().hex[:8]}",
         Content={"ZipFile": _zip({"python/layer_lib.py": "VALUE = 'from layer'\n"})},
@@ -522,7 +552,7 @@ def test_layers_are_importable(lam: Any, make_function: Callable[..., str]) -> N
 
 
 def test_log_file_per_environment(
-    lam: Any, make_function: Callable[..., str], sandbox: Any
+    lam: LambdaClient, make_function: Callable[..., str], sandbox: SandboxUnderTest
 ) -> None:
     log_dir = getattr(sandbox, "lambda_log_dir", None)
     if log_dir is None:
