@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.sandbox
 AWSLOCAL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "awslocal"
 
 
-def awslocal(app: App, *args: str) -> dict:  # type: ignore[type-arg]
+def awslocal(app: App, *args: str) -> dict[str, Any]:
     env = {
         **os.environ,
         "AWS_ENDPOINT_URL": app.sandbox.endpoint,
@@ -29,7 +30,7 @@ def awslocal(app: App, *args: str) -> dict:  # type: ignore[type-arg]
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout or "{}")  # type: ignore[no-any-return]
+    return json.loads(result.stdout or "{}")
 
 
 def test_awslocal_lists_the_stack(app: App) -> None:

@@ -12,31 +12,34 @@ import sys
 import time
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port
+from tests.conftest import SandboxUnderTest
 
 pytestmark = pytest.mark.sandbox
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED = ("lambda", "events", "dynamodb", "ses", "apigateway", "iam", "logs", "sts")
 
 
-def embedded(sandbox):  # type: ignore[no-untyped-def]
+def embedded(sandbox: SandboxUnderTest) -> Sandbox:
     if sandbox.kind != "embedded":
         pytest.skip("needs the embedded sandbox")
     return sandbox.embedded
 
 
-def test_required_services_are_available(sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_required_services_are_available(sandbox: SandboxUnderTest) -> None:
     with urllib.request.urlopen(f"{sandbox.endpoint}/_localstack/health") as response:
         services = json.load(response)["services"]
     for name in REQUIRED:
         assert services.get(name) in ("available", "running"), (name, services.get(name))
 
 
-def test_dynamodb_local_works_offline(aws) -> None:  # type: ignore[no-untyped-def]
+def test_dynamodb_local_works_offline(aws: Callable[..., Any]) -> None:
     ddb = aws("dynamodb")
     ddb.create_table(
         TableName="runner-check",
@@ -50,7 +53,9 @@ def test_dynamodb_local_works_offline(aws) -> None:  # type: ignore[no-untyped-d
     ddb.delete_table(TableName="runner-check")
 
 
-def test_ses_templated_email_is_captured(sandbox, aws) -> None:  # type: ignore[no-untyped-def]
+def test_ses_templated_email_is_captured(
+    sandbox: SandboxUnderTest, aws: Callable[..., Any]
+) -> None:
     ses = aws("ses")
     ses.verify_email_identity(EmailAddress="sender@runner.test")
     ses.create_template(
@@ -74,13 +79,14 @@ def test_ses_templated_email_is_captured(sandbox, aws) -> None:  # type: ignore[
     assert messages[0]["Destination"]["ToAddresses"] == ["someone@runner.test"]
 
 
-def test_sandbox_processes_carry_its_marker(sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_sandbox_processes_carry_its_marker(sandbox: SandboxUnderTest) -> None:
     running = embedded(sandbox)
-    assert running.record() is not None
-    assert running.record()["pid"] in running.pids()
+    record = running.record()
+    assert record is not None
+    assert record["pid"] in running.pids()
 
 
-def test_second_start_in_same_folder_is_refused(sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_second_start_in_same_folder_is_refused(sandbox: SandboxUnderTest) -> None:
     running = embedded(sandbox)
     again = Sandbox(SandboxSettings(name=running.settings.name, port=free_port()))
     with pytest.raises(SandboxError, match="already running"):
@@ -176,7 +182,7 @@ def _sandbox_env(name: str, port: int) -> dict[str, str]:
     return {**os.environ, "SKYBOOK_SANDBOX": name, "SKYBOOK_PORT": str(port)}
 
 
-def _wait_record(sandbox: Sandbox, timeout: float = 60) -> dict:  # type: ignore[type-arg]
+def _wait_record(sandbox: Sandbox, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         record = sandbox.record()
