@@ -7,9 +7,13 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
 if str(FUNCTIONS_DIR) not in sys.path:
@@ -82,7 +86,7 @@ class Bus:
                 )
 
 
-def seed_flight(ddb: Any, destination: str, flight_date: str, seats: int) -> None:
+def seed_flight(ddb: DynamoDBClient, destination: str, flight_date: str, seats: int) -> None:
     """Seed a flight the way tools and e2e tests do: keys and availableSeats only."""
     ddb.put_item(
         TableName=TABLE,
@@ -94,7 +98,7 @@ def seed_flight(ddb: Any, destination: str, flight_date: str, seats: int) -> Non
     )
 
 
-def flight_seats(ddb: Any, destination: str, flight_date: str) -> int | None:
+def flight_seats(ddb: DynamoDBClient, destination: str, flight_date: str) -> int | None:
     item = ddb.get_item(
         TableName=TABLE,
         Key={"PK": {"S": f"DESTINATION#{destination}"}, "SK": {"S": flight_date}},
@@ -103,7 +107,7 @@ def flight_seats(ddb: Any, destination: str, flight_date: str) -> int | None:
     return int(item["availableSeats"]["N"]) if item else None
 
 
-def booking_item(ddb: Any, booking_id: str) -> dict[str, Any] | None:
+def booking_item(ddb: DynamoDBClient, booking_id: str) -> dict[str, Any] | None:
     item = ddb.get_item(
         TableName=TABLE,
         Key={"PK": {"S": f"BOOKING#{booking_id}"}, "SK": {"S": "BOOKING"}},

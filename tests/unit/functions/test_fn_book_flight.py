@@ -5,10 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from fn_helpers import json_lines, load_handler, seed_flight
+from fn_helpers import Bus, Context, json_lines, load_handler, seed_flight
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 app = load_handler("book_flight")
 
@@ -34,7 +39,7 @@ def api_event(body: Any = None, headers: dict[str, str] | None = None, **extra: 
     }
 
 
-def call(event: dict, context: Any) -> tuple[int, dict]:
+def call(event: dict, context: Context) -> tuple[int, dict]:
     response = app.handler(event, context)
     assert response["headers"]["Content-Type"] == "application/json"
     return response["statusCode"], json.loads(response["body"])
@@ -80,7 +85,7 @@ INVALID_FIELDS = [
 
 @pytest.mark.parametrize(("field", "value"), INVALID_FIELDS)
 def test_invalid_field_is_400_naming_the_field(
-    ddb: Any, bus: Any, context: Any, field: str, value: Any
+    ddb: DynamoDBClient, bus: Bus, context: Context, field: str, value: Any
 ) -> None:
     seed_flight(ddb, "LHR", DATE, 5)
     status, body = call(api_event(with_(**{field: value})), context)
@@ -90,7 +95,9 @@ def test_invalid_field_is_400_naming_the_field(
     assert bus.received() == []
 
 
-def test_seats_message_is_the_documented_one(ddb: Any, bus: Any, context: Any) -> None:
+def test_seats_message_is_the_documented_one(
+    ddb: DynamoDBClient, bus: Bus, context: Context
+) -> None:
     status, body = call(api_event(with_(numberOfSeats=1.5)), context)
     assert (status, body) == (
         400,
@@ -110,12 +117,14 @@ def test_seats_message_is_the_documented_one(ddb: Any, bus: Any, context: Any) -
         ({k: v for k, v in VALID.items() if k != "numberOfSeats"}, ["numberOfSeats"]),
     ],
 )
-def test_missing_fields(ddb: Any, bus: Any, context: Any, payload: dict, missing: list) -> None:
+def test_missing_fields(
+    ddb: DynamoDBClient, bus: Bus, context: Context, payload: dict, missing: list
+) -> None:
     status, body = call(api_event(payload), context)
     assert (status, body) == (400, {"message": "Missing required parameters", "missing": missing})
 
 
-def test_unknown_fields_are_named(ddb: Any, bus: Any, context: Any) -> None:
+def test_unknown_fields_are_named(ddb: DynamoDBClient, bus: Bus, context: Context) -> None:
     status, body = call(api_event(with_(seat="12A", price=3)), context)
     assert status == 400
     assert body["unknown"] == ["price", "seat"]
@@ -126,27 +135,29 @@ def test_unknown_fields_are_named(ddb: Any, bus: Any, context: Any) -> None:
     "body",
     ["{not json", "[1, 2]", '"text"', "42", "null", '{"a": NaN}', "[" * 3000 + "]" * 3000],
 )
-def test_malformed_or_non_object_body_is_400(ddb: Any, context: Any, body: str) -> None:
+def test_malformed_or_non_object_body_is_400(
+    ddb: DynamoDBClient, context: Context, body: str
+) -> None:
     status, payload = call(api_event(body), context)
     assert status == 400 if len(body) <= 4096 else 413
     assert payload["message"]
 
 
 @pytest.mark.parametrize("event_body", [None, ""])
-def test_absent_body_is_400(ddb: Any, context: Any, event_body: Any) -> None:
+def test_absent_body_is_400(ddb: DynamoDBClient, context: Context, event_body: Any) -> None:
     status, payload = call(api_event(event_body), context)
     assert status == 400
     assert payload["message"] == "Request body is required"
 
 
-def test_oversized_body_is_413(ddb: Any, context: Any) -> None:
+def test_oversized_body_is_413(ddb: DynamoDBClient, context: Context) -> None:
     body = json.dumps(with_(bookerEmail="a@example.com", padding="x" * 5000))
     status, payload = call(api_event(body), context)
     assert status == 413
     assert "4096" in payload["message"]
 
 
-def test_non_json_event_is_400_not_500(ddb: Any, context: Any) -> None:
+def test_non_json_event_is_400_not_500(ddb: DynamoDBClient, context: Context) -> None:
     response = app.handler("nonsense", context)
     assert response["statusCode"] == 400
 
@@ -163,7 +174,7 @@ def test_non_json_event_is_400_not_500(ddb: Any, context: Any) -> None:
     ],
 )
 def test_content_type(
-    ddb: Any, bus: Any, context: Any, headers: dict[str, str], status: int
+    ddb: DynamoDBClient, bus: Bus, context: Context, headers: dict[str, str], status: int
 ) -> None:
     seed_flight(ddb, "LHR", DATE, 5)
     got, body = call(api_event(VALID, headers=headers), context)
@@ -172,26 +183,26 @@ def test_content_type(
         assert "application/json" in body["message"]
 
 
-def test_headers_none_is_accepted(ddb: Any, bus: Any, context: Any) -> None:
+def test_headers_none_is_accepted(ddb: DynamoDBClient, bus: Bus, context: Context) -> None:
     seed_flight(ddb, "LHR", DATE, 5)
     event = api_event(VALID)
     event["headers"] = None
     assert call(event, context)[0] == 200
 
 
-def test_base64_body(ddb: Any, bus: Any, context: Any) -> None:
+def test_base64_body(ddb: DynamoDBClient, bus: Bus, context: Context) -> None:
     seed_flight(ddb, "LHR", DATE, 5)
     encoded = base64.b64encode(json.dumps(VALID).encode()).decode()
     assert call(api_event(encoded, isBase64Encoded=True), context)[0] == 200
 
 
-def test_flight_not_found_is_404(ddb: Any, bus: Any, context: Any) -> None:
+def test_flight_not_found_is_404(ddb: DynamoDBClient, bus: Bus, context: Context) -> None:
     status, body = call(api_event(VALID), context)
     assert (status, body) == (404, {"message": "Flight not found"})
     assert bus.received() == []
 
 
-def test_not_enough_seats_is_400(ddb: Any, bus: Any, context: Any) -> None:
+def test_not_enough_seats_is_400(ddb: DynamoDBClient, bus: Bus, context: Context) -> None:
     seed_flight(ddb, "LHR", DATE, 1)
     status, body = call(api_event(VALID), context)
     assert (status, body) == (400, {"message": "Not enough seats for this flight"})
@@ -199,7 +210,7 @@ def test_not_enough_seats_is_400(ddb: Any, bus: Any, context: Any) -> None:
 
 
 def test_success_puts_flight_booked(
-    ddb: Any, bus: Any, context: Any, capsys: pytest.CaptureFixture[str]
+    ddb: DynamoDBClient, bus: Bus, context: Context, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed_flight(ddb, "LHR", DATE, 2)
     status, body = call(api_event(VALID), context)
@@ -222,7 +233,9 @@ def test_success_puts_flight_booked(
     assert requested["level"] == "INFO"
 
 
-def test_missing_flight_item_attribute_is_404(ddb: Any, bus: Any, context: Any) -> None:
+def test_missing_flight_item_attribute_is_404(
+    ddb: DynamoDBClient, bus: Bus, context: Context
+) -> None:
     ddb.put_item(
         TableName="skybook-test",
         Item={"PK": {"S": "DESTINATION#LHR"}, "SK": {"S": DATE}},
@@ -231,7 +244,7 @@ def test_missing_flight_item_attribute_is_404(ddb: Any, bus: Any, context: Any) 
 
 
 def test_aws_error_is_json_500(
-    aws_env: None, bus: Any, context: Any, capsys: pytest.CaptureFixture[str]
+    aws_env: None, bus: Bus, context: Context, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # No table exists: GetItem fails with ResourceNotFoundException.
     status, body = call(api_event(VALID), context)
@@ -242,7 +255,7 @@ def test_aws_error_is_json_500(
 
 
 def test_failed_put_events_entry_is_503(
-    ddb: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+    ddb: DynamoDBClient, context: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed_flight(ddb, "LHR", DATE, 2)
 
@@ -255,14 +268,16 @@ def test_failed_put_events_entry_is_503(
     assert "retry" in body["message"]
 
 
-def test_missing_env_is_500(ddb: Any, context: Any, set_env: Any) -> None:
+def test_missing_env_is_500(
+    ddb: DynamoDBClient, context: Context, set_env: Callable[..., None]
+) -> None:
     set_env(EVENT_BUS_NAME="")
     status, _ = call(api_event(VALID), context)
     assert status == 500
 
 
 def test_hostile_unicode_is_a_clean_400(
-    ddb: Any, context: Any, capsys: pytest.CaptureFixture[str]
+    ddb: DynamoDBClient, context: Context, capsys: pytest.CaptureFixture[str]
 ) -> None:
     body = '{"destination": "LHR", "flightDate": "2030-01-15", "numberOfSeats": 1, '
     body += '"bookerEmail": "a@example.com", "\\ud800x": 1}'

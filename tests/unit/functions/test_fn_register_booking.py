@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from fn_helpers import booking_item, flight_seats, json_lines, load_handler, seed_flight
+from fn_helpers import (
+    Bus,
+    Context,
+    booking_item,
+    flight_seats,
+    json_lines,
+    load_handler,
+    seed_flight,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 app = load_handler("register_booking")
 
@@ -35,7 +48,7 @@ def flight_booked(seats: int = 2, **changes: Any) -> dict[str, Any]:
 
 
 def test_confirm_decrements_seats_and_stores_booking(
-    ddb: Any, bus: Any, context: Any, capsys: pytest.CaptureFixture[str]
+    ddb: DynamoDBClient, bus: Bus, context: Context, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 3)
     event = flight_booked(2)
@@ -65,13 +78,15 @@ def test_confirm_decrements_seats_and_stores_booking(
     assert lines and all(line["bookingId"] == booking_id for line in lines)
 
 
-def test_exactly_the_last_seats_can_be_booked(ddb: Any, bus: Any, context: Any) -> None:
+def test_exactly_the_last_seats_can_be_booked(
+    ddb: DynamoDBClient, bus: Bus, context: Context
+) -> None:
     seed_flight(ddb, "CDG", DATE, 2)
     assert app.handler(flight_booked(2), context)["status"] == "CONFIRMED"
     assert flight_seats(ddb, "CDG", DATE) == 0
 
 
-def test_not_enough_seats_is_rejected(ddb: Any, bus: Any, context: Any) -> None:
+def test_not_enough_seats_is_rejected(ddb: DynamoDBClient, bus: Bus, context: Context) -> None:
     seed_flight(ddb, "CDG", DATE, 1)
     event = flight_booked(2)
     booking_id = event["detail"]["bookingId"]
@@ -90,7 +105,7 @@ def test_not_enough_seats_is_rejected(ddb: Any, bus: Any, context: Any) -> None:
     assert published["detail"]["status"] == "REJECTED"
 
 
-def test_missing_flight_is_rejected(ddb: Any, bus: Any, context: Any) -> None:
+def test_missing_flight_is_rejected(ddb: DynamoDBClient, bus: Bus, context: Context) -> None:
     event = flight_booked(1)
     assert app.handler(event, context)["status"] == "REJECTED"
     item = booking_item(ddb, event["detail"]["bookingId"])
@@ -99,7 +114,7 @@ def test_missing_flight_is_rejected(ddb: Any, bus: Any, context: Any) -> None:
     assert [e["detail-type"] for e in bus.received()] == ["bookingRejected"]
 
 
-def test_second_booking_cannot_overbook(ddb: Any, bus: Any, context: Any) -> None:
+def test_second_booking_cannot_overbook(ddb: DynamoDBClient, bus: Bus, context: Context) -> None:
     seed_flight(ddb, "CDG", DATE, 2)
     first, second = flight_booked(2), flight_booked(1)
     assert app.handler(first, context)["status"] == "CONFIRMED"
@@ -109,7 +124,7 @@ def test_second_booking_cannot_overbook(ddb: Any, bus: Any, context: Any) -> Non
 
 @pytest.mark.parametrize("seats", [3, 1])
 def test_duplicate_delivery_decrements_once_and_reemits(
-    ddb: Any, bus: Any, context: Any, seats: int
+    ddb: DynamoDBClient, bus: Bus, context: Context, seats: int
 ) -> None:
     """Same event twice (e.g. a crash after the write, before PutEvents): one decrement."""
     seed_flight(ddb, "CDG", DATE, seats)
@@ -125,7 +140,9 @@ def test_duplicate_delivery_decrements_once_and_reemits(
     assert published[0]["detail"] == published[1]["detail"]
 
 
-def test_duplicate_of_rejected_booking_reemits_rejection(ddb: Any, bus: Any, context: Any) -> None:
+def test_duplicate_of_rejected_booking_reemits_rejection(
+    ddb: DynamoDBClient, bus: Bus, context: Context
+) -> None:
     seed_flight(ddb, "CDG", DATE, 0)
     event = flight_booked(1)
     app.handler(event, context)
@@ -141,7 +158,7 @@ def test_duplicate_of_rejected_booking_reemits_rejection(ddb: Any, bus: Any, con
 
 
 def test_crash_before_put_events_is_recovered_by_retry(
-    ddb: Any, bus: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+    ddb: DynamoDBClient, bus: Bus, context: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 2)
     event = flight_booked(1)
@@ -163,7 +180,7 @@ def test_crash_before_put_events_is_recovered_by_retry(
 
 
 def test_transaction_conflict_is_retried_not_rejected(
-    ddb: Any, bus: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+    ddb: DynamoDBClient, bus: Bus, context: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cancellation with seats left and no booking (a conflict) must raise, not reject."""
     seed_flight(ddb, "CDG", DATE, 5)
@@ -206,7 +223,7 @@ def test_transaction_conflict_is_retried_not_rejected(
     ],
 )
 def test_malformed_event_is_logged_and_dropped(
-    ddb: Any, bus: Any, context: Any, event: Any, capsys: pytest.CaptureFixture[str]
+    ddb: DynamoDBClient, bus: Bus, context: Context, event: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 5)
     assert app.handler(event, context) == {"status": "DROPPED"}
@@ -217,7 +234,7 @@ def test_malformed_event_is_logged_and_dropped(
 
 
 def test_missing_field_event_is_dropped_with_field_names(
-    ddb: Any, bus: Any, context: Any, capsys: pytest.CaptureFixture[str]
+    ddb: DynamoDBClient, bus: Bus, context: Context, capsys: pytest.CaptureFixture[str]
 ) -> None:
     event = flight_booked()
     del event["detail"]["bookerEmail"]
@@ -228,7 +245,7 @@ def test_missing_field_event_is_dropped_with_field_names(
 
 
 def test_fault_until_future_fails_before_writing(
-    ddb: Any, bus: Any, context: Any, set_env: Any
+    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None]
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 5)
     until = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
@@ -241,7 +258,7 @@ def test_fault_until_future_fails_before_writing(
 
 
 def test_fault_until_past_lets_the_retry_succeed(
-    ddb: Any, bus: Any, context: Any, set_env: Any
+    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None]
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 5)
     set_env(FAULT_INJECTION=json.dumps({"failUntil": "2000-01-01T00:00:00Z"}))
@@ -250,7 +267,7 @@ def test_fault_until_past_lets_the_retry_succeed(
 
 @pytest.mark.parametrize("switch", ['{"fail": true}', "not json", "[1]"])
 def test_permanent_or_malformed_fault_always_fails(
-    ddb: Any, bus: Any, context: Any, set_env: Any, switch: str
+    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None], switch: str
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 5)
     set_env(FAULT_INJECTION=switch)
@@ -259,13 +276,15 @@ def test_permanent_or_malformed_fault_always_fails(
     assert flight_seats(ddb, "CDG", DATE) == 5
 
 
-def test_no_fault_switch_when_fail_is_false(ddb: Any, bus: Any, context: Any, set_env: Any) -> None:
+def test_no_fault_switch_when_fail_is_false(
+    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None]
+) -> None:
     seed_flight(ddb, "CDG", DATE, 5)
     set_env(FAULT_INJECTION='{"fail": false}')
     assert app.handler(flight_booked(1), context)["status"] == "CONFIRMED"
 
 
-def _marker(ddb: Any, booking_id: str) -> dict[str, Any] | None:
+def _marker(ddb: DynamoDBClient, booking_id: str) -> dict[str, Any] | None:
     item = ddb.get_item(
         TableName="skybook-test",
         Key={"PK": {"S": f"FAULT#{booking_id}"}, "SK": {"S": "DELIVERIES"}},
@@ -275,7 +294,7 @@ def _marker(ddb: Any, booking_id: str) -> dict[str, Any] | None:
 
 
 def test_fail_deliveries_fails_the_first_ones_then_books_once(
-    ddb: Any, bus: Any, context: Any, set_env: Any
+    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None]
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 5)
     set_env(FAULT_INJECTION=json.dumps({"failDeliveries": 2}))
@@ -297,13 +316,17 @@ def test_fail_deliveries_fails_the_first_ones_then_books_once(
 
 
 def test_pause_sleeps_before_any_write_on_every_delivery(
-    ddb: Any, bus: Any, context: Any, set_env: Any, monkeypatch: pytest.MonkeyPatch
+    ddb: DynamoDBClient,
+    bus: Bus,
+    context: Context,
+    set_env: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 5)
     set_env(FAULT_INJECTION=json.dumps({"pauseSeconds": 3}))
     event = flight_booked(1)
     booking_id = event["detail"]["bookingId"]
-    seen: list[tuple[float, int, bool]] = []
+    seen: list[tuple[float, int | None, bool]] = []
 
     def fake_sleep(seconds: float) -> None:
         # What a test killing the process now would leave behind: nothing written.
@@ -318,7 +341,11 @@ def test_pause_sleeps_before_any_write_on_every_delivery(
 
 
 def test_pause_once_pauses_only_the_first_delivery_and_names_the_process(
-    ddb: Any, bus: Any, context: Any, set_env: Any, monkeypatch: pytest.MonkeyPatch
+    ddb: DynamoDBClient,
+    bus: Bus,
+    context: Context,
+    set_env: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import os
 
@@ -344,7 +371,7 @@ def test_pause_once_pauses_only_the_first_delivery_and_names_the_process(
 
 
 def test_malformed_per_delivery_fault_fails_before_writing(
-    ddb: Any, bus: Any, context: Any, set_env: Any
+    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None]
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 5)
     set_env(FAULT_INJECTION=json.dumps({"pauseSeconds": "soon"}))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from common import clock, store
@@ -13,16 +14,22 @@ from fn_helpers import (
     SENDER,
     TABLE,
     TEMPLATES_DIR,
+    Context,
     booking_item,
     json_lines,
     load_handler,
     sent_emails,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ses import SESClient
+
+
 app = load_handler("send_booking_receipt")
 
 
-def put_booking(ddb: Any, status: str = "CONFIRMED", **changes: Any) -> store.Booking:
+def put_booking(ddb: DynamoDBClient, status: str = "CONFIRMED", **changes: Any) -> store.Booking:
     fields: dict[str, Any] = {
         "bookingId": str(uuid.uuid4()),
         "destination": "FCO",
@@ -47,7 +54,7 @@ def outcome_event(booking: store.Booking, detail_type: str | None = None) -> dic
 
 
 def test_receipt_is_sent_once_and_recorded(
-    ddb: Any, ses: Any, context: Any, capsys: pytest.CaptureFixture[str]
+    ddb: DynamoDBClient, ses: SESClient, context: Context, capsys: pytest.CaptureFixture[str]
 ) -> None:
     booking = put_booking(ddb)
     result = app.handler(outcome_event(booking), context)
@@ -74,7 +81,7 @@ def test_receipt_is_sent_once_and_recorded(
 
 
 def test_second_delivery_is_skipped(
-    ddb: Any, ses: Any, context: Any, capsys: pytest.CaptureFixture[str]
+    ddb: DynamoDBClient, ses: SESClient, context: Context, capsys: pytest.CaptureFixture[str]
 ) -> None:
     booking = put_booking(ddb)
     app.handler(outcome_event(booking), context)
@@ -84,7 +91,9 @@ def test_second_delivery_is_skipped(
     assert "already notified" in messages
 
 
-def test_fresh_claim_by_another_sender_is_respected(ddb: Any, ses: Any, context: Any) -> None:
+def test_fresh_claim_by_another_sender_is_respected(
+    ddb: DynamoDBClient, ses: SESClient, context: Context
+) -> None:
     booking = put_booking(ddb)
     ddb.update_item(
         TableName=TABLE,
@@ -99,7 +108,7 @@ def test_fresh_claim_by_another_sender_is_respected(ddb: Any, ses: Any, context:
     assert sent_emails() == []
 
 
-def test_expired_claim_is_taken_over(ddb: Any, ses: Any, context: Any) -> None:
+def test_expired_claim_is_taken_over(ddb: DynamoDBClient, ses: SESClient, context: Context) -> None:
     booking = put_booking(ddb)
     ddb.update_item(
         TableName=TABLE,
@@ -115,7 +124,7 @@ def test_expired_claim_is_taken_over(ddb: Any, ses: Any, context: Any) -> None:
 
 
 def test_ses_failure_releases_claim_and_raises(
-    ddb: Any, ses: Any, context: Any, monkeypatch: pytest.MonkeyPatch
+    ddb: DynamoDBClient, ses: SESClient, context: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     booking = put_booking(ddb)
     ses_client = app.aws.client("ses")
@@ -137,7 +146,9 @@ def test_ses_failure_releases_claim_and_raises(
     assert len(sent_emails()) == 1
 
 
-def test_unverified_sender_error_is_raised(ddb: Any, ses: Any, context: Any, set_env: Any) -> None:
+def test_unverified_sender_error_is_raised(
+    ddb: DynamoDBClient, ses: SESClient, context: Context, set_env: Callable[..., None]
+) -> None:
     set_env(SENDER_EMAIL="nobody@unverified.example")
     booking = put_booking(ddb)
     with pytest.raises(Exception, match="not verified"):
@@ -146,7 +157,9 @@ def test_unverified_sender_error_is_raised(ddb: Any, ses: Any, context: Any, set
     assert item is not None and "notification" not in item
 
 
-def test_rejection_uses_rejection_template_with_reason(ddb: Any, ses: Any, context: Any) -> None:
+def test_rejection_uses_rejection_template_with_reason(
+    ddb: DynamoDBClient, ses: SESClient, context: Context
+) -> None:
     booking = put_booking(ddb, status="REJECTED")
     result = app.handler(outcome_event(booking), context)
     assert result["template"] == "bookingRejectedTemplate"
@@ -157,7 +170,9 @@ def test_rejection_uses_rejection_template_with_reason(ddb: Any, ses: Any, conte
     assert data["bookingId"] == booking.bookingId
 
 
-def test_template_names_come_from_env(ddb: Any, ses: Any, context: Any, set_env: Any) -> None:
+def test_template_names_come_from_env(
+    ddb: DynamoDBClient, ses: SESClient, context: Context, set_env: Callable[..., None]
+) -> None:
     ses.create_template(
         Template={"TemplateName": "custom", "SubjectPart": "s", "TextPart": "t", "HtmlPart": "h"}
     )
@@ -166,14 +181,16 @@ def test_template_names_come_from_env(ddb: Any, ses: Any, context: Any, set_env:
     assert app.handler(outcome_event(booking), context)["template"] == "custom"
 
 
-def test_confirmed_event_for_rejected_booking_is_dropped(ddb: Any, ses: Any, context: Any) -> None:
+def test_confirmed_event_for_rejected_booking_is_dropped(
+    ddb: DynamoDBClient, ses: SESClient, context: Context
+) -> None:
     booking = put_booking(ddb, status="REJECTED")
     event = outcome_event(booking, "bookingConfirmed")
     assert app.handler(event, context) == {"status": "DROPPED"}
     assert sent_emails() == []
 
 
-def test_unknown_booking_is_dropped(ddb: Any, ses: Any, context: Any) -> None:
+def test_unknown_booking_is_dropped(ddb: DynamoDBClient, ses: SESClient, context: Context) -> None:
     booking = store.Booking(
         bookingId=str(uuid.uuid4()),
         destination="FCO",
@@ -197,18 +214,22 @@ def test_unknown_booking_is_dropped(ddb: Any, ses: Any, context: Any) -> None:
         {"detail-type": "bookingConfirmed", "detail": None},
     ],
 )
-def test_malformed_event_is_dropped(ddb: Any, ses: Any, context: Any, event: Any) -> None:
+def test_malformed_event_is_dropped(
+    ddb: DynamoDBClient, ses: SESClient, context: Context, event: Any
+) -> None:
     assert app.handler(event, context) == {"status": "DROPPED"}
     assert sent_emails() == []
 
 
-def test_stored_booking_with_markup_is_not_mailed(ddb: Any, ses: Any, context: Any) -> None:
+def test_stored_booking_with_markup_is_not_mailed(
+    ddb: DynamoDBClient, ses: SESClient, context: Context
+) -> None:
     booking = put_booking(ddb, destination="<b>FCO</b>")
     assert app.handler(outcome_event(booking), context) == {"status": "DROPPED"}
     assert sent_emails() == []
 
 
-def test_manifest_templates_render_with_handler_data(ses: Any) -> None:
+def test_manifest_templates_render_with_handler_data(ses: SESClient) -> None:
     manifest = json.loads((TEMPLATES_DIR / "templates.json").read_text())
     assert [entry["name"] for entry in manifest] == [
         "bookingReceiptTemplate",

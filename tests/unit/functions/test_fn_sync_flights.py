@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from fn_helpers import TABLE, flight_seats, json_lines, load_handler
+from fn_helpers import TABLE, Context, flight_seats, json_lines, load_handler
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 app = load_handler("sync_flights")
 
@@ -19,12 +24,12 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app.clock, "now", lambda: NOW)
 
 
-def all_items(ddb: Any) -> list[dict[str, Any]]:
+def all_items(ddb: DynamoDBClient) -> list[dict[str, Any]]:
     return ddb.scan(TableName=TABLE)["Items"]
 
 
 def test_creates_one_flight_per_destination_for_today(
-    ddb: Any, context: Any, capsys: pytest.CaptureFixture[str]
+    ddb: DynamoDBClient, context: Context, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert app.handler({}, context) == {"created": 7, "existing": 0}
     items = all_items(ddb)
@@ -40,7 +45,7 @@ def test_creates_one_flight_per_destination_for_today(
     assert (summary["created"], summary["existing"]) == (7, 0)
 
 
-def test_second_run_does_not_reset_a_booked_flight(ddb: Any, context: Any) -> None:
+def test_second_run_does_not_reset_a_booked_flight(ddb: DynamoDBClient, context: Context) -> None:
     app.handler({}, context)
     ddb.update_item(
         TableName=TABLE,
@@ -53,7 +58,9 @@ def test_second_run_does_not_reset_a_booked_flight(ddb: Any, context: Any) -> No
     assert flight_seats(ddb, "CDG", "2030-01-15") == 2
 
 
-def test_days_ahead_and_seats_from_env(ddb: Any, context: Any, set_env: Any) -> None:
+def test_days_ahead_and_seats_from_env(
+    ddb: DynamoDBClient, context: Context, set_env: Callable[..., None]
+) -> None:
     set_env(DAYS_AHEAD="2", SEATS_PER_FLIGHT="5")
     assert app.handler(None, context) == {"created": 21, "existing": 0}
     last = (NOW + timedelta(days=2)).date().isoformat()
@@ -61,7 +68,9 @@ def test_days_ahead_and_seats_from_env(ddb: Any, context: Any, set_env: Any) -> 
     assert flight_seats(ddb, "LAX", "2030-01-18") is None
 
 
-def test_uses_the_utc_date(ddb: Any, context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_uses_the_utc_date(
+    ddb: DynamoDBClient, context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from datetime import timezone
 
     late_in_utc = datetime(2030, 1, 15, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
@@ -74,7 +83,9 @@ def test_uses_the_utc_date(ddb: Any, context: Any, monkeypatch: pytest.MonkeyPat
     ("name", "value"),
     [("SEATS_PER_FLIGHT", "two"), ("SEATS_PER_FLIGHT", "0"), ("DAYS_AHEAD", "-1")],
 )
-def test_bad_env_fails_loudly(ddb: Any, context: Any, set_env: Any, name: str, value: str) -> None:
+def test_bad_env_fails_loudly(
+    ddb: DynamoDBClient, context: Context, set_env: Callable[..., None], name: str, value: str
+) -> None:
     set_env(**{name: value})
     with pytest.raises(app.config.ConfigError, match=name):
         app.handler({}, context)
