@@ -285,3 +285,12 @@ def test_down_after_localstack_crashed_sweeps_java_and_functions() -> None:
         _wait_gone(pids)
     finally:
         sandbox.stop()
+
+
+def test_nothing_is_written_outside_the_repo(sandbox: SandboxUnderTest) -> None:
+    """LocalStack thinks this machine is a container; the runner keeps it in .skybook."""
+    running = embedded(sandbox)
+    assert running.dir.is_relative_to(REPO / ".skybook")
+    for path in ("/var/lib/localstack", "/usr/lib/localstack", "/tmp/localstack"):
+        assert not Path(path).exists(), path
+    assert (running.dir / "fs" / "tmp").is_dir()  # LocalStack's own tmp went here instead
