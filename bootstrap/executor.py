@@ -251,13 +251,7 @@ class Executor:
         client = self.target.client("lambda")
         created = retry(
             lambda: client.create_function(
-                FunctionName=r.name,
-                Role=config["role"],
-                Handler=r.handler,
-                Runtime=r.runtime,
-                Timeout=r.timeout,
-                MemorySize=r.memory,
-                Environment={"Variables": config["environment"]},
+                **_function_settings(r, config),
                 Code={"ZipFile": r.code.zip_bytes},
                 Tags=tag_map(self.stack),
             ),
@@ -282,15 +276,7 @@ class Executor:
             self._wait_function(r.name)
         if "config" in step.changes:
             config = self.value(desired_function_config(r, self.known, strict=False))
-            client.update_function_configuration(
-                FunctionName=r.name,
-                Role=config["role"],
-                Handler=r.handler,
-                Runtime=r.runtime,
-                Timeout=r.timeout,
-                MemorySize=r.memory,
-                Environment={"Variables": config["environment"]},
-            )
+            client.update_function_configuration(**_function_settings(r, config))
             self._wait_function(r.name)
 
     def _wait_function(self, name: str) -> None:
@@ -486,3 +472,16 @@ def _invalid_parameter_message(error: Exception) -> str:
         return ""
     assert isinstance(error, botocore.exceptions.ClientError)
     return str(error.response.get("Error", {}).get("Message", ""))
+
+
+def _function_settings(r: m.Function, config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration arguments CreateFunction and UpdateFunctionConfiguration share."""
+    return {
+        "FunctionName": r.name,
+        "Role": config["role"],
+        "Handler": r.handler,
+        "Runtime": r.runtime,
+        "Timeout": r.timeout,
+        "MemorySize": r.memory,
+        "Environment": {"Variables": config["environment"]},
+    }

@@ -8,6 +8,7 @@ silently drops events, so :func:`put_event` raises instead and the caller's retr
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 SOURCE_BOOK_FLIGHT = "bookFlight"
@@ -20,6 +21,24 @@ BOOKING_REJECTED = "bookingRejected"
 
 class PublishError(RuntimeError):
     """EventBridge did not accept the event."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What every consumer reads first of an EventBridge event, whatever its shape."""
+
+    detail_type: Any
+    detail: Any
+    booking_id: str | None
+
+
+def envelope(event: Any) -> Envelope:
+    """The event's detail-type, detail and bookingId, never raising on a malformed event
+    (the handler logs and drops those; a retry would not make them valid)."""
+    detail_type = event.get("detail-type") if isinstance(event, dict) else None
+    detail = event.get("detail") if isinstance(event, dict) else None
+    booking_id = detail.get("bookingId") if isinstance(detail, dict) else None
+    return Envelope(detail_type, detail, booking_id if isinstance(booking_id, str) else None)
 
 
 def put_event(

@@ -40,19 +40,18 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     table = cfg.need("table_name")
     bus = cfg.need("event_bus_name")
 
-    detail = event.get("detail") if isinstance(event, dict) else None
-    booking_id = detail.get("bookingId") if isinstance(detail, dict) else None
-    if isinstance(booking_id, str):
-        log = log.bind(bookingId=booking_id)
+    received = events.envelope(event)
+    detail = received.detail
+    if received.booking_id:
+        log = log.bind(bookingId=received.booking_id)
     try:
         faults.check(cfg.fault_injection)
         per_delivery = faults.per_delivery(cfg.fault_injection)
     except faults.InjectedFault as exc:
         log.error("injected fault", error=str(exc))
         raise
-    detail_type = event.get("detail-type") if isinstance(event, dict) else None
-    if detail_type != events.FLIGHT_BOOKED:
-        log.error("dropping event of unexpected type", detailType=detail_type)
+    if received.detail_type != events.FLIGHT_BOOKED:
+        log.error("dropping event of unexpected type", detailType=received.detail_type)
         return {"status": "DROPPED"}
     try:
         request = parse_flight_booked(detail)

@@ -48,10 +48,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     table = cfg.need("table_name")
     sender = cfg.need("sender_email")
 
-    detail_type = event.get("detail-type") if isinstance(event, dict) else None
-    detail = event.get("detail") if isinstance(event, dict) else None
-    raw_id = detail.get("bookingId") if isinstance(detail, dict) else None
-    if isinstance(raw_id, str):
+    received = events.envelope(event)
+    detail_type, detail, raw_id = received.detail_type, received.detail, received.booking_id
+    if raw_id:
         log = log.bind(bookingId=raw_id)
     if detail_type not in _EXPECTED_STATUS:
         log.error("dropping event of unexpected type", detailType=detail_type)
