@@ -1,0 +1,82 @@
+"""Missing prerequisites get a one-line explanation saying how to fix them, not a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sandbox import setup
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def fake_java(tmp_path: Path, version: str) -> Path:
+    """A `java` on PATH that reports ``version`` like the real one (on stderr)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    java = bin_dir / "java"
+    java.write_text(f"#!/bin/sh\necho 'openjdk version \"{version}\" 2020-01-01' >&2\n")
+    java.chmod(0o755)
+    return bin_dir
+
+
+def test_no_java(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(setup.SetupError) as error:
+        setup.java_home()
+    assert "Java >= 17 is needed" in str(error.value)
+    assert "apt-get install openjdk-17-jre-headless" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_old_java(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(fake_java(tmp_path, "11.0.2")))
+    with pytest.raises(setup.SetupError) as error:
+        setup.java_home()
+    assert "found 11" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_java_17_is_accepted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(fake_java(tmp_path, "17.0.15")))
+    assert setup.java_home() == tmp_path
+
+
+def test_no_python_for_localstack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(setup, "find_interpreter", lambda version: None)
+    with pytest.raises(setup.SetupError) as error:
+        setup.find_localstack_python()
+    message = str(error.value)
+    assert "Python >= 3.12" in message
+    assert "pyenv install 3.13" in message
+    assert "\n" not in message
+
+
+def test_setup_main_prints_one_line_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SKYBOOK_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(setup, "find_interpreter", lambda version: None)
+    assert setup.main([]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("setup: LocalStack 4.14 needs Python >= 3.12")
+    assert len(err.splitlines()) == 1
+
+
+def test_scripts_setup_refuses_an_old_python_in_one_line(tmp_path: Path) -> None:
+    old = tmp_path / "python3"
+    old.write_text("#!/bin/sh\nexit 1\n")  # answers 'too old' to the version check
+    old.chmod(0o755)
+    result = subprocess.run(
+        [str(REPO / "scripts" / "setup")],
+        env={**os.environ, "PYTHON": str(old)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("setup: the kit needs Python >= 3.11")
+    assert len(result.stderr.strip().splitlines()) == 1
