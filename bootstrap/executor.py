@@ -249,25 +249,36 @@ class Executor:
     def create_function(self, r: m.Function) -> dict[str, str]:
         config = self.value(desired_function_config(r, self.known, strict=False))
         client = self.target.client("lambda")
-        created = retry(
+        created = self._await_iam(
             lambda: client.create_function(
                 **_function_settings(r, config),
                 Code={"ZipFile": r.code.zip_bytes},
                 Tags=tag_map(self.stack),
             ),
             # A new IAM role takes a few seconds to be usable by Lambda on AWS.
-            retryable=lambda error: "cannot be assumed" in _invalid_parameter_message(error),
-            timeout=self.role_propagation_timeout,
-            sleep=self.sleep,
-            clock=self.clock,
-            gave_up=lambda _error: DeployError(
-                f"function {r.name}: Lambda still cannot assume {config['role']} after "
-                f"{self.role_propagation_timeout:.0f}s (IAM propagation is slow, or the "
-                "role's trust policy is wrong): run apply again"
-            ),
+            lambda message: "cannot be assumed" in message,
+            f"function {r.name}: Lambda still cannot assume {config['role']}",
+            "the role's trust policy is wrong",
         )
         self._wait_function(r.name)
         return {"arn": created["FunctionArn"]}
+
+    def _await_iam(
+        self, call: Callable[[], Any], refused: Callable[[str], bool], what: str, cause: str
+    ) -> Any:
+        """Run ``call``, retrying while AWS refuses it for an IAM change not yet propagated."""
+        timeout = self.role_propagation_timeout
+        return retry(
+            call,
+            retryable=lambda error: refused(_invalid_parameter_message(error)),
+            timeout=timeout,
+            sleep=self.sleep,
+            clock=self.clock,
+            gave_up=lambda _error: DeployError(
+                f"{what} after {timeout:.0f}s (IAM propagation is slow, or {cause}): "
+                "run apply again"
+            ),
+        )
 
     def update_function(self, r: m.Function, step: Update) -> None:
         client = self.target.client("lambda")
@@ -302,7 +313,7 @@ class Executor:
         """Put the whole config (Put replaces; Update would merge with what is there)."""
         wanted = self.value(desired_invoke_config(r, self.known, strict=False))
         client = self.target.client("lambda")
-        retry(
+        self._await_iam(
             lambda: client.put_function_event_invoke_config(
                 FunctionName=r.name,
                 MaximumRetryAttempts=wanted["MaximumRetryAttempts"],
@@ -311,16 +322,9 @@ class Executor:
             ),
             # AWS checks that the function's role may send to the destination; a policy
             # statement just added takes a few seconds to count.
-            retryable=lambda error: "permission" in _invalid_parameter_message(error).lower(),
-            timeout=self.role_propagation_timeout,
-            sleep=self.sleep,
-            clock=self.clock,
-            gave_up=lambda _error: DeployError(
-                f"function {r.name}: its role still may not send to "
-                f"{wanted['OnFailure']} after {self.role_propagation_timeout:.0f}s "
-                "(IAM propagation is slow, or the role's policy lacks sqs:SendMessage): "
-                "run apply again"
-            ),
+            lambda message: "permission" in message.lower(),
+            f"function {r.name}: its role still may not send to {wanted['OnFailure']}",
+            "the role's policy lacks sqs:SendMessage",
         )
 
     def update_eventinvokeconfig(self, r: m.EventInvokeConfig, step: Update) -> None:
