@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bootstrap import stack as stack_module
-from bootstrap.aws import parse_policy
+from bootstrap.aws import paginate, parse_policy
 from bootstrap.errors import DeployError
 from bootstrap.resources import event_bus, function, queue, rest_api, role, rule
 from bootstrap.resources.base import Context
@@ -23,6 +24,7 @@ from bootstrap.settings import Settings
 from bootstrap.target import Target
 
 SEND_EMAIL = "ses:SendTemplatedEmail"
+EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 def _outputs(
@@ -163,17 +165,17 @@ def stack_outputs(target: Target, stack: str = "skybook") -> dict[str, Any]:
 
 
 def _latest_stage(ctx: Context, api_id: str) -> str | None:
-    """The API's stage; of several (the stage setting changed), the latest deployed."""
-    stages = ctx.client("apigateway").get_stages(restApiId=api_id).get("item", [])
-    deployed = [s for s in stages if s.get("deploymentId")]
-    if not deployed:
-        return None
-
-    def deployed_at(stage: dict[str, Any]) -> float:
-        when = stage.get("lastUpdatedDate") or stage.get("createdDate")
-        return when.timestamp() if when else 0.0
-
-    return str(max(deployed, key=deployed_at)["stageName"])
+    """The API's deployed stage; of several (the stage setting changed), the one with the
+    latest deployment (of two as old, the later listed: services list in creation order)."""
+    gateway = ctx.client("apigateway")
+    items = gateway.get_stages(restApiId=api_id).get("item", [])
+    stages = [str(s["stageName"]) for s in items if s.get("deploymentId")]
+    if len(stages) < 2:
+        return stages[0] if stages else None
+    deployed = {s["stageName"]: s["deploymentId"] for s in items}
+    deployments = paginate(gateway, "get_deployments", "items", restApiId=api_id)
+    order = {d["id"]: (d.get("createdDate", EPOCH), i) for i, d in enumerate(deployments)}
+    return max(stages, key=lambda stage: order.get(deployed[stage], (EPOCH, -1)))
 
 
 def _sender_identity(ctx: Context, role_arn: str) -> str | None:

@@ -74,16 +74,13 @@ def settings(functions_dir: Path, tmp_path: Path) -> Settings:
 
 
 def _polling() -> bool:
-    """True when the current API call is made by a wait's poll loop (botocore's waiters, or
-    a poll loop of the deployer's own): how often a wait polls is not part of the plan."""
+    """True when the current API call is a poll of a botocore waiter: how often a wait
+    polls is not part of the plan."""
     frame = sys._getframe(1)
     while frame is not None:
         code = frame.f_code
         path = Path(code.co_filename)
-        if (code.co_name, path.parent.name, path.name) in {
-            ("wait", "botocore", "waiter.py"),
-            ("wait_for", "bootstrap", "aws.py"),
-        }:
+        if (code.co_name, path.parent.name, path.name) == ("wait", "botocore", "waiter.py"):
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False

@@ -1,9 +1,10 @@
 """The API calls of a first apply, a no-op apply and a destroy, pinned.
 
 Refactoring the deployer must not change what it asks of AWS: the same reads to plan and the
-same changes, call for call. The calls a wait makes while polling are counted apart, per
-service only, because how a wait polls (its own loop or a botocore waiter, which operation)
-is not part of the plan; on moto every wait ends at its first poll.
+same changes, call for call. The polls of waits (botocore waiters) are counted apart, per
+service only, because how a wait polls (which operation, how often) is not part of the plan;
+on moto every wait ends at its first poll. (The snapshot was taken before the deployer used
+waiters, when its own poll loop made the same number of polls with other operations.)
 
 When a change of calls is intended, rewrite the snapshot with
 ``SKYBOOK_UPDATE_SNAPSHOTS=1 pytest tests/unit/bootstrap/test_api_calls.py`` and review
