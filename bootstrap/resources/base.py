@@ -14,8 +14,15 @@ import botocore.exceptions
 
 from bootstrap.aws import error_code, tags_as_map
 from bootstrap.errors import DeployError
-from bootstrap.models import TAG_KEY, Observed, Resource, Statement, is_resolved, policy_document
-from bootstrap.models import resolve as resolve_value
+from bootstrap.models import (
+    TAG_KEY,
+    Observed,
+    Resource,
+    Statement,
+    is_resolved,
+    policy_document,
+    resolve,
+)
 from bootstrap.retry import retry
 from bootstrap.steps import Delete
 from bootstrap.target import Target
@@ -72,7 +79,7 @@ class Context:
 
     def value(self, value: Any) -> Any:
         """Resolve references now; everything referenced must exist by this step."""
-        resolved = resolve_value(value, self.known, strict=False)
+        resolved = resolve(value, self.known, strict=False)
         if not is_resolved(resolved):
             raise DeployError(
                 f"internal ordering problem: {resolved} refers to something not created yet; "

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bootstrap import Target, deploy, destroy
+from bootstrap import Target, deploy, destroy, stack_outputs
 from skybook.app import sandbox_settings
 from tests.conftest import SandboxUnderTest
 from tests.e2e.conftest import App, wait_for
@@ -29,6 +29,11 @@ def test_second_apply_changes_nothing(app: App, tmp_path: Path) -> None:
     assert result.applied == []
     assert result.summary() == "No changes: the stack is up to date."
     assert result.outputs["bookFlightUrl"] == app.outputs["bookFlightUrl"]
+
+
+def test_outputs_read_from_the_stack_are_those_apply_gave(app: App) -> None:
+    """No outputs file, no settings: the deployed stack alone gives the same outputs."""
+    assert stack_outputs(Target.local(app.sandbox.endpoint), app.outputs["stack"]) == app.outputs
 
 
 def test_schedule_rule_targets_sync_flights(app: App) -> None:
