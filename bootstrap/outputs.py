@@ -110,15 +110,15 @@ def stack_outputs(target: Target, stack: str = "skybook") -> dict[str, Any]:
     for name in names.values():
         if name not in found:
             raise absent(f"function {name}")
-    environment = {}
+    configs = {}
     for logical in ("bookFlight", "sendBookingReceipt"):
         state = function.read_function(ctx, names[logical])
         if state is None:
             raise absent(f"function {names[logical]}")
-        environment[logical] = state.config
-    sender = environment["sendBookingReceipt"]
+        configs[logical] = state.config
+    sender = configs["sendBookingReceipt"]
     try:
-        bus = environment["bookFlight"].environment["EVENT_BUS_NAME"]
+        bus = configs["bookFlight"].environment["EVENT_BUS_NAME"]
         table = sender.environment["TABLE_NAME"]
         sender_email = sender.environment["SENDER_EMAIL"]
         templates = [
