@@ -8,7 +8,7 @@ from bootstrap.deployer import Result, deploy, destroy, outputs, plan
 from bootstrap.errors import DeployError
 from bootstrap.outputs import read_outputs, stack_outputs
 from bootstrap.settings import Settings
-from bootstrap.target import Target
+from bootstrap.target import Target, resolve_target
 
 __all__ = [
     "DeployError",
@@ -20,5 +20,6 @@ __all__ = [
     "outputs",
     "plan",
     "read_outputs",
+    "resolve_target",
     "stack_outputs",
 ]

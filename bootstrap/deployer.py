@@ -5,17 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bootstrap import stack as stack_module
 from bootstrap.errors import DeployError, friendly_message
 from bootstrap.executor import Executor, Progress, stderr_progress
 from bootstrap.models import Resource
-from bootstrap.outputs import build_outputs, outputs_stack, stack_outputs, write_outputs
+from bootstrap.outputs import build_outputs, describes, stack_outputs, write_outputs
 from bootstrap.planner import plan_desired
 from bootstrap.resources.ses_identity import SesIdentity
 from bootstrap.resources.ses_template import SesTemplate
+from bootstrap.sender import check_sender, ses_status
 from bootstrap.settings import Settings
 from bootstrap.stack import desired_stack
 from bootstrap.steps import Plan, Step
@@ -62,69 +62,69 @@ def _friendly(
 
 @_friendly
 def plan(settings: Settings, target: Target) -> Plan:
-    """Steps that would bring the target to the desired stack (reads only)."""
+    """Steps that would bring the target to the desired stack (reads only); on AWS, notes on
+    where SES stands. A sender SES could never verify is refused first."""
+    check_sender(settings, target)
     resources = desired_stack(settings)
-    result = plan_desired(target, settings.stack_name, resources)
-    result.steps.extend(sweep_steps(target, settings.stack_name, resources))
+    result = plan_desired(target, settings.deployment, resources, settings.resource_tags())
+    result.steps.extend(sweep_steps(target, settings.deployment, resources))
+    result.notes.extend(ses_status(target, settings.identity))
     return result
 
 
 @_friendly
 def deploy(
-    settings: Settings, target: Target, *, progress: Progress = stderr_progress, **options: Any
+    settings: Settings,
+    target: Target,
+    *,
+    progress: Progress = stderr_progress,
+    planned: Plan | None = None,
+    **options: Any,
 ) -> Result:
-    """Create or update everything, delete what is no longer desired, write the outputs."""
-    the_plan = plan(settings, target)
-    executor = Executor(target, settings.stack_name, the_plan.known, progress=progress, **options)
+    """Create or update everything, delete what is no longer desired; write the outputs file
+    if the settings name one. ``planned``: the plan to carry out (one the user confirmed),
+    else a fresh one."""
+    the_plan = planned if planned is not None else plan(settings, target)
+    executor = Executor(
+        target,
+        settings.deployment,
+        the_plan.known,
+        progress=progress,
+        tags=settings.resource_tags(),
+        **options,
+    )
     applied = executor.execute(the_plan.steps)
     outputs = build_outputs(settings, target, executor.known, _template_names(settings))
-    write_outputs(settings.outputs_file, outputs)
-    notes = [] if target.is_local else ses_notes(target, settings.identity)
+    if settings.outputs_file is not None:
+        write_outputs(settings.outputs_file, outputs)
+    notes = [] if target.is_local else ses_status(target, settings.identity)
     return Result(applied=applied, outputs=outputs, notes=notes)
-
-
-def ses_notes(target: Target, identity: str) -> list[str]:
-    """On AWS an identity sends nothing until verified: say what verifying it takes."""
-    ses = target.client("ses")
-    status = (
-        ses.get_identity_verification_attributes(Identities=[identity])
-        .get("VerificationAttributes", {})
-        .get(identity, {})
-    )
-    if status.get("VerificationStatus") == "Success":
-        return []
-    if "@" in identity:
-        how = f"open the link SES mailed to {identity}"
-    else:
-        how = (
-            f"add the DNS TXT record _amazonses.{identity} = "
-            f"{status.get('VerificationToken', '<token>')}"
-        )
-    return [
-        f"SES identity {identity} is not verified yet: {how}. While the account is in the SES "
-        "sandbox, recipients must be verified identities too."
-    ]
 
 
 @_friendly
 def destroy_plan(settings: Settings, target: Target) -> Plan:
-    """Everything of the stack, plus the SES templates and identity if they exist.
+    """Everything of the deployment, its SES templates, and the SES identity if it exists.
 
-    SES has no tags and the names are fixed, so another stack in the same account and
-    region uses the very same templates (and usually the identity): while one exists,
-    they stay.
+    SES has no tags, so the templates and the identity are found by name. The templates'
+    names are the deployment's own; the identity (say, bookings@ a verified domain) is
+    shared by every deployment that sends from it, so it stays while another skybook
+    deployment exists in the account and region (or with ``keep_identity``).
     """
-    stack = settings.stack_name
+    stack = settings.deployment
     steps = sweep_steps(target, stack, [])
-    others = other_stacks(target, stack)
-    if others:
-        note = (
-            f"kept the SES identity and templates: stack(s) {', '.join(sorted(others))} "
-            "in this account and region use them too"
-        )
-        return Plan(steps=steps, known={}, notes=[note])
-    shared = existing(target, stack, _ses_resources(settings))
-    return Plan(steps=in_deletion_order(steps + shared), known={})
+    templates: list[Resource] = [SesTemplate(n, "", "", "") for n in _template_names(settings)]
+    notes = []
+    if not settings.keep_identity:
+        others = other_stacks(target, stack)
+        if others:
+            notes.append(
+                f"kept the SES identity {settings.identity}: stack(s) "
+                f"{', '.join(sorted(others))} in this account and region may send from it"
+            )
+        else:
+            templates.append(SesIdentity(settings.identity))
+    shared = existing(target, stack, templates)
+    return Plan(steps=in_deletion_order(steps + shared), known={}, notes=notes)
 
 
 @_friendly
@@ -133,11 +133,11 @@ def destroy(
 ) -> Result:
     """Delete every resource of the stack, and nothing that is not the stack's."""
     the_plan = destroy_plan(settings, target)
-    applied = Executor(target, settings.stack_name, {}, progress=progress, **options).execute(
+    applied = Executor(target, settings.deployment, {}, progress=progress, **options).execute(
         the_plan.steps
     )
-    outputs_file = Path(settings.outputs_file)
-    if outputs_file.is_file() and outputs_stack(outputs_file) == settings.stack_name:
+    outputs_file = settings.outputs_file
+    if outputs_file is not None and describes(outputs_file, settings, target):
         outputs_file.unlink()
     return Result(applied=applied, notes=the_plan.notes)
 
@@ -145,21 +145,18 @@ def destroy(
 @_friendly
 def outputs(settings: Settings, target: Target) -> dict[str, Any]:
     """The outputs of the deployed stack, read from the stack on the target (and written to
-    the outputs file); only the stack name of ``settings`` counts."""
-    result = stack_outputs(target, settings.stack_name)
-    write_outputs(settings.outputs_file, result)
+    the outputs file if the settings name one); only the stack name and stage count."""
+    result = stack_outputs(target, settings.stack_name, settings.stage)
+    if settings.outputs_file is not None:
+        write_outputs(settings.outputs_file, result)
     return result
 
 
 def _template_names(settings: Settings) -> list[str]:
-    """Template names from the manifest (or the two the functions need, without one)."""
+    """The deployment's template names, from the manifest (or the two the functions need,
+    without one)."""
     try:
-        return [t.name for t in stack_module.load_templates(settings.functions_dir)]
+        names = [t.name for t in stack_module.load_templates(settings.functions_dir)]
     except stack_module.ManifestError:
-        return [stack_module.RECEIPT_TEMPLATE, stack_module.REJECTION_TEMPLATE]
-
-
-def _ses_resources(settings: Settings) -> list[Resource]:
-    """The SES templates and (unless kept) identity of the stack, found by name on destroy."""
-    found: list[Resource] = [SesTemplate(name, "", "", "") for name in _template_names(settings)]
-    return found if settings.keep_identity else [*found, SesIdentity(settings.identity)]
+        names = [stack_module.RECEIPT_TEMPLATE, stack_module.REJECTION_TEMPLATE]
+    return [settings.template_name(name) for name in names]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bootstrap.resources import kind_of
-from bootstrap.resources.base import Context
+from bootstrap.resources.base import Context, tags_of
 from bootstrap.steps import Create, Delete, Step, Update
 from bootstrap.target import Target
 
@@ -37,6 +37,7 @@ class Executor:
         clock: Callable[[], float] = time.monotonic,
         wait_timeout: float = 180.0,
         role_propagation_timeout: float = 120.0,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self.known = known
         self.progress = progress
@@ -45,6 +46,7 @@ class Executor:
             target,
             stack,
             known,
+            tags=dict(tags or {}),
             sleep=sleep,
             clock=clock,
             wait_timeout=wait_timeout,
@@ -75,4 +77,9 @@ class Executor:
             for attr, value in kind.create(self.ctx, step.resource).items():
                 self.known[f"{step.name}.{attr}"] = value
         elif isinstance(step, Update):
-            kind.update(self.ctx, step.resource, step.current, step.changes)
+            changes = tuple(change for change in step.changes if change != "tags")
+            if changes:
+                kind.update(self.ctx, step.resource, step.current, changes)
+            if "tags" in step.changes and step.current is not None:
+                put, remove = self.ctx.tag_changes(tags_of(step.current))
+                kind.retag(self.ctx, step.resource, step.current, put, remove)

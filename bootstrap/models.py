@@ -16,8 +16,12 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar
 
 TAG_KEY = "skybook:stack"
-"""Every taggable resource of a stack carries ``skybook:stack=<stack>``: with the name prefix
-it is how the sweeper tells our resources from someone else's that merely look alike."""
+"""Every taggable resource of a deployment carries ``skybook:stack=<deployment>`` (the stack's
+name, plus ``-<stage>`` for a stage other than the default): with the name prefix it is how the
+sweeper tells our resources from someone else's that merely look alike."""
+STAGE_TAG_KEY = "skybook:stage"
+"""The API stage a deployment serves, on every taggable resource (for people and cost reports;
+ownership goes by :data:`TAG_KEY`)."""
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
@@ -82,6 +86,17 @@ def is_resolved(value: Any) -> bool:
     if is_dataclass(value) and not isinstance(value, type):
         return all(is_resolved(getattr(value, f.name)) for f in fields(value))
     return True
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """A steady request rate (per second) and the burst above it that API Gateway admits."""
+
+    rate: float
+    burst: int
+
+    def __str__(self) -> str:
+        return f"{self.rate:g} rps, burst {self.burst}"
 
 
 @dataclass(frozen=True)

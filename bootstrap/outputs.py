@@ -2,35 +2,35 @@
 
 Two ways to the same dict: :func:`build_outputs` from the settings and the values an apply
 knows, and :func:`stack_outputs` from the deployed stack itself (its tagged resources and the
-functions' environment), which needs nothing but the target and the stack's name. The
-outputs file is a copy of the last one, for tools that read it.
+functions' environment), which needs nothing but the target, the stack's name and its stage
+(the stage is part of the deployment's names, so it cannot be read back: it is what finds
+them). The outputs file is a copy, written only when asked for (``--outputs-file``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bootstrap import stack as stack_module
-from bootstrap.aws import paginate, parse_policy
+from bootstrap.aws import missing, parse_policy
 from bootstrap.errors import DeployError
-from bootstrap.resources import event_bus, function, queue, rest_api, role, rule
+from bootstrap.resources import api_key, event_bus, function, queue, rest_api, role, rule
 from bootstrap.resources.base import Context
 from bootstrap.resources.log_group import event_log_group
-from bootstrap.settings import Settings
+from bootstrap.settings import DEFAULT_STACK, DEFAULT_STAGE, Settings, deployment_name
 from bootstrap.target import Target
 
 SEND_EMAIL = "ses:SendTemplatedEmail"
-EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 def _outputs(
     target: Target,
     stack: str,
     *,
+    deployment: str,
     account: str | None,
     api_id: str | None,
     stage: str,
@@ -43,10 +43,13 @@ def _outputs(
     identity: str,
     templates: list[str],
     event_log: bool,
+    api_auth: str,
+    api_key_id: str | None,
 ) -> dict[str, Any]:
     api_url = target.api_url(api_id, stage) if api_id else None
     return {
         "stack": stack,
+        "deployment": deployment,
         "region": target.region,
         "account": account,
         "endpoint": target.endpoint,
@@ -54,16 +57,20 @@ def _outputs(
         "stage": stage,
         "apiUrl": api_url,
         "bookFlightUrl": f"{api_url}/book-flight" if api_url else None,
+        "apiAuth": api_auth,  # none, api-key (header x-api-key) or iam (SigV4)
+        "apiKeyId": api_key_id,  # the value: aws apigateway get-api-key --include-value
         "eventBusName": bus,
         "eventBusArn": bus_arn,
         "tableName": table,
-        "functions": {logical: f"{stack}-{logical}" for logical in stack_module.FUNCTIONS.values()},
+        "functions": {
+            logical: f"{deployment}-{logical}" for logical in stack_module.FUNCTIONS.values()
+        },
         "dlqUrl": dlq_url,
         "failedEventsUrl": failed_events_url,
         "senderEmail": sender_email,
         "sesIdentity": identity,
         "templates": templates,
-        "eventLogGroup": event_log_group(stack) if event_log else None,
+        "eventLogGroup": event_log_group(deployment) if event_log else None,
     }
 
 
@@ -75,6 +82,7 @@ def build_outputs(
     return _outputs(
         target,
         s.stack_name,
+        deployment=s.deployment,
         account=known.get("AWS::AccountId"),
         api_id=known.get(f"{s.name(stack_module.API)}.id"),
         stage=s.stage,
@@ -87,25 +95,33 @@ def build_outputs(
         identity=s.identity,
         templates=templates,
         event_log=s.event_log,
+        api_auth=s.api_auth,
+        api_key_id=known.get(f"{s.name(stack_module.API_KEY)}.id"),
     )
 
 
-def stack_outputs(target: Target, stack: str = "skybook") -> dict[str, Any]:
-    """The outputs of ``stack`` as deployed on ``target``, read from the stack itself.
+def stack_outputs(
+    target: Target, stack: str = DEFAULT_STACK, stage: str | None = None
+) -> dict[str, Any]:
+    """The outputs of ``stack`` at ``stage`` (None: the default stage) as deployed on
+    ``target``, read from the deployment itself.
 
-    The function names, queues, API and rules are found by tag; the table, bus, sender and
-    templates are what the functions are configured with; the SES identity is the one the
-    sender's role may send as; the stage is the API's (the latest deployed, if several).
+    The function names, queues, API, API key and rules are found by tag; the table, bus,
+    sender and templates are what the functions are configured with; the SES identity is the
+    one the sender's role may send as; the API's auth is its route's.
     """
-    ctx = Context(target, stack)
+    deployment = deployment_name(stack, stage)
+    ctx = Context(target, deployment)
 
     def absent(what: str) -> DeployError:
+        at = f" at stage {stage}" if deployment != stack else ""
         return DeployError(
-            f"stack {stack} is not (fully) deployed on {target.describe()}: {what} missing; "
-            "run 'python -m bootstrap apply'"
+            f"stack {stack}{at} is not (fully) deployed on {target.describe()}: {what} "
+            "missing; run 'python -m bootstrap apply'"
+            + ("" if at else " (or pass --stage S if it was deployed to another stage)")
         )
 
-    names = {logical: f"{stack}-{logical}" for logical in stack_module.FUNCTIONS.values()}
+    names = {logical: f"{deployment}-{logical}" for logical in stack_module.FUNCTIONS.values()}
     found = {step.name for step in function.KIND.find_owned(ctx)}
     for name in names.values():
         if name not in found:
@@ -131,17 +147,20 @@ def stack_outputs(target: Target, stack: str = "skybook") -> dict[str, Any]:
     if bus_state is None:
         raise absent(f"event bus {bus}")
     queues = {step.name: step.locator for step in queue.KIND.find_owned(ctx)}
-    dlq, failed = f"{stack}-{stack_module.DLQ}", f"{stack}-{stack_module.FAILED_EVENTS}"
+    dlq = f"{deployment}-{stack_module.DLQ}"
+    failed = f"{deployment}-{stack_module.FAILED_EVENTS}"
     for name in (dlq, failed):
         if name not in queues:
             raise absent(f"queue {name}")
-    api_name = f"{stack}-{stack_module.API}"
-    api_id = {step.name: step.locator for step in rest_api.KIND.find_owned(ctx)}.get(api_name)
-    if api_id is None:
+    api_name = f"{deployment}-{stack_module.API}"
+    api = rest_api.KIND.read(ctx, rest_api.RestApi(api_name, routes=()))
+    if api is None:
         raise absent(f"REST API {api_name}")
-    stage = _latest_stage(ctx, api_id)
-    if stage is None:
-        raise absent(f"a deployed stage of REST API {api_name}")
+    api_stage = stage or DEFAULT_STAGE
+    gateway = ctx.client("apigateway")
+    if missing(lambda: gateway.get_stage(restApiId=api.id, stageName=api_stage)) is None:
+        raise absent(f"stage {api_stage} of REST API {api_name}")
+    key = api_key.find_api_key(ctx, f"{deployment}-{stack_module.API_KEY}")
     identity = _sender_identity(ctx, sender.role or "")
     if identity is None:
         raise absent(f"the SES identity in the policy of {sender.role}")
@@ -149,9 +168,10 @@ def stack_outputs(target: Target, stack: str = "skybook") -> dict[str, Any]:
     return _outputs(
         target,
         stack,
+        deployment=deployment,
         account=target.account,
-        api_id=api_id,
-        stage=stage,
+        api_id=api.id,
+        stage=api_stage,
         bus=bus,
         bus_arn=bus_state.arn,
         table=table,
@@ -160,22 +180,20 @@ def stack_outputs(target: Target, stack: str = "skybook") -> dict[str, Any]:
         sender_email=sender_email,
         identity=identity,
         templates=templates,
-        event_log=f"{stack}-{stack_module.ALL_EVENTS_RULE}" in rules,
+        event_log=f"{deployment}-{stack_module.ALL_EVENTS_RULE}" in rules,
+        api_auth=_auth(api),
+        api_key_id=None if key is None else key["id"],
     )
 
 
-def _latest_stage(ctx: Context, api_id: str) -> str | None:
-    """The API's deployed stage; of several (the stage setting changed), the one with the
-    latest deployment (of two as old, the later listed: services list in creation order)."""
-    gateway = ctx.client("apigateway")
-    items = gateway.get_stages(restApiId=api_id).get("item", [])
-    stages = [str(s["stageName"]) for s in items if s.get("deploymentId")]
-    if len(stages) < 2:
-        return stages[0] if stages else None
-    deployed = {s["stageName"]: s["deploymentId"] for s in items}
-    deployments = paginate(gateway, "get_deployments", "items", restApiId=api_id)
-    order = {d["id"]: (d.get("createdDate", EPOCH), i) for i, d in enumerate(deployments)}
-    return max(stages, key=lambda stage: order.get(deployed[stage], (EPOCH, -1)))
+def _auth(api: rest_api.RestApiState) -> str:
+    """How POST /book-flight is guarded, in the words of ``--api-auth``."""
+    method = api.routes.get(("book-flight", "POST"))
+    if method is not None and method.authorization == rest_api.IAM_AUTH:
+        return "iam"
+    if method is not None and method.api_key_required:
+        return "api-key"
+    return "none"
 
 
 def _sender_identity(ctx: Context, role_arn: str) -> str | None:
@@ -203,7 +221,7 @@ def write_outputs(path: Path | str, outputs: dict[str, Any]) -> None:
 
 
 def read_outputs(path: Path | str = ".skybook/outputs.json") -> dict[str, Any]:
-    """The outputs of the last apply, as written to the outputs file."""
+    """The outputs an apply (or ``outputs``) wrote to an outputs file."""
     path = Path(path)
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -214,9 +232,16 @@ def read_outputs(path: Path | str = ".skybook/outputs.json") -> dict[str, Any]:
     return data
 
 
-def outputs_stack(path: Path) -> str | None:
-    """The stack an outputs file is about (None: no readable file)."""
+def describes(path: Path, settings: Settings, target: Target) -> bool:
+    """Whether an outputs file is about this deployment on this target (so destroy removes
+    it with the deployment, and never a file about another)."""
     try:
-        return str(json.loads(path.read_text(encoding="utf-8")).get("stack"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return False
+    return bool(
+        data.get("stack") == settings.stack_name
+        and data.get("deployment", data.get("stack")) == settings.deployment
+        and data.get("endpoint") == target.endpoint
+        and data.get("region") == target.region
+    )

@@ -7,9 +7,11 @@ deployed API) is read back from the resources themselves, each by its kind.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bootstrap.models import Observed, Resource
 from bootstrap.resources import kind_of
-from bootstrap.resources.base import Context
+from bootstrap.resources.base import Context, tags_of
 from bootstrap.steps import Create, NoChange, Plan, Step, Update
 from bootstrap.target import Target
 
@@ -18,13 +20,19 @@ def base_known(target: Target) -> dict[str, str]:
     return {"AWS::AccountId": target.account, "AWS::Region": target.region}
 
 
-def plan_desired(target: Target, stack: str, resources: list[Resource]) -> Plan:
-    """Create, update or no-change steps for the desired resources, in their order."""
+def plan_desired(
+    target: Target, stack: str, resources: list[Resource], tags: Mapping[str, str] | None = None
+) -> Plan:
+    """Create, update or no-change steps for the desired resources, in their order.
+
+    ``stack`` is the deployment; ``tags`` are those besides the ownership tag that every
+    taggable resource should carry (a difference is a ``tags`` change).
+    """
     known = base_known(target)
     for r in resources:
         for attr, value in r.predicted(target.account, target.region).items():
             known[f"{r.name}.{attr}"] = value
-    ctx = Context(target, stack, known)
+    ctx = Context(target, stack, known, tags=dict(tags or {}))
     # Keyed by kind too: a function and its event invoke config share the function's name.
     observed: dict[tuple[str, str], Observed | None] = {}
     for r in resources:
@@ -39,7 +47,10 @@ def plan_desired(target: Target, stack: str, resources: list[Resource]) -> Plan:
         if current is None:
             steps.append(Create(r.kind, r.name, resource=r))
             continue
-        diff = kind_of(r.kind).diff(r, current, known)
+        kind = kind_of(r.kind)
+        diff = kind.diff(r, current, known)
+        if kind.taggable and any(ctx.tag_changes(tags_of(current))):
+            diff.append("tags")
         if diff:
             steps.append(Update(r.kind, r.name, resource=r, changes=tuple(diff), current=current))
         else:

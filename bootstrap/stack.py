@@ -6,12 +6,15 @@ create them in this order. Each kind of resource is a module of :mod:`bootstrap.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from bootstrap.errors import DeployError
 from bootstrap.models import Resource, Statement, Sub, ref
 from bootstrap.packaging import package
+from bootstrap.resources.api_key import ApiKey
+from bootstrap.resources.api_stage import ApiStage, stage_name
 from bootstrap.resources.event_bus import EventBus
 from bootstrap.resources.event_invoke_config import EventInvokeConfig
 from bootstrap.resources.function import Function
@@ -19,12 +22,13 @@ from bootstrap.resources.lambda_permission import LambdaPermission
 from bootstrap.resources.log_group import LogGroup, event_log_group
 from bootstrap.resources.log_resource_policy import LogResourcePolicy
 from bootstrap.resources.queue import Queue
-from bootstrap.resources.rest_api import ApiRoute, RestApi
+from bootstrap.resources.rest_api import IAM_AUTH, NO_AUTH, ApiRoute, RestApi
 from bootstrap.resources.role import Role
 from bootstrap.resources.rule import Rule, Target
 from bootstrap.resources.ses_identity import SesIdentity
 from bootstrap.resources.ses_template import SesTemplate
 from bootstrap.resources.table import Table
+from bootstrap.resources.usage_plan import UsagePlan
 from bootstrap.settings import Settings
 
 RECEIPT_TEMPLATE = "bookingReceiptTemplate"
@@ -43,6 +47,7 @@ FAILED_EVENTS_TO_QUEUE = ("registerBooking", "sendBookingReceipt")
 # Names (<stack>-<suffix>) the outputs give other tools, or read back from a deployed stack.
 BUS, TABLE, DLQ, FAILED_EVENTS, API = "bus", "flights", "events-dlq", "failed-events", "api"
 ALL_EVENTS_RULE = "all-events"
+API_KEY, USAGE_PLAN = "api-key", "usage-plan"
 
 TABLE_READ = (
     "dynamodb:GetItem",
@@ -65,7 +70,8 @@ class ManifestError(DeployError, ValueError):
 
 
 def load_templates(functions_dir: Path) -> list[SesTemplate]:
-    """SES templates from the manifest next to the function that sends them."""
+    """SES templates from the manifest next to the function that sends them, with the
+    manifest's names (a deployment's own are :meth:`Settings.template_name`)."""
     manifest = functions_dir / TEMPLATES_MANIFEST
     if not manifest.is_file():
         raise ManifestError(f"SES template manifest {manifest} not found")
@@ -102,11 +108,11 @@ def desired_stack(settings: Settings) -> list[Resource]:
     bus, table, dlq, api = s.name(BUS), s.name(TABLE), s.name(DLQ), s.name(API)
     failed = s.name(FAILED_EVENTS)
     fn = {logical: s.name(logical) for logical in FUNCTIONS.values()}
-    templates = load_templates(s.functions_dir)
-    template_names = {t.name for t in templates}
+    manifest = load_templates(s.functions_dir)
     for needed in (RECEIPT_TEMPLATE, REJECTION_TEMPLATE):
-        if needed not in template_names:
+        if needed not in {t.name for t in manifest}:
             raise ManifestError(f"SES template {needed} missing from {TEMPLATES_MANIFEST}")
+    templates = [dataclasses.replace(t, name=s.template_name(t.name)) for t in manifest]
     identity_arn = ref(s.identity)
     put_events = Statement(("events:PutEvents",), (ref(bus),))
 
@@ -116,7 +122,7 @@ def desired_stack(settings: Settings) -> list[Resource]:
         "bookingOutcome": s.name("bookingOutcome"),
         "schedule": s.name("syncFlights-schedule"),
     }
-    events_group = event_log_group(s.stack_name)
+    events_group = event_log_group(s.deployment)
 
     resources: list[Resource] = [
         # --- data and messaging -------------------------------------------------------
@@ -165,8 +171,8 @@ def desired_stack(settings: Settings) -> list[Resource]:
         "sendBookingReceipt": {
             "TABLE_NAME": table,
             "SENDER_EMAIL": s.sender_email,
-            "RECEIPT_TEMPLATE_NAME": RECEIPT_TEMPLATE,
-            "REJECTION_TEMPLATE_NAME": REJECTION_TEMPLATE,
+            "RECEIPT_TEMPLATE_NAME": s.template_name(RECEIPT_TEMPLATE),
+            "REJECTION_TEMPLATE_NAME": s.template_name(REJECTION_TEMPLATE),
         },
         "syncFlights": {
             "TABLE_NAME": table,
@@ -249,13 +255,36 @@ def desired_stack(settings: Settings) -> list[Resource]:
                 description="Copy every event of the bus to CloudWatch Logs, for reading.",
             ),
         ]
+    routes = (
+        ApiRoute(
+            "book-flight",
+            "POST",
+            ref(fn["bookFlight"]),
+            authorization=IAM_AUTH if s.api_auth == "iam" else NO_AUTH,
+            api_key_required=s.api_auth == "api-key",
+        ),
+    )
     resources += [
         # --- the door: POST /book-flight -------------------------------------------------
-        RestApi(
-            api,
-            stage=s.stage,
-            routes=(ApiRoute("book-flight", "POST", ref(fn["bookFlight"])),),
+        RestApi(api, routes=routes),
+        ApiStage(
+            stage_name(api, s.stage), api=api, stage=s.stage, routes=routes, throttle=s.throttle
         ),
+    ]
+    if s.api_auth == "api-key":
+        key = s.name(API_KEY)
+        resources += [
+            ApiKey(key),
+            UsagePlan(
+                s.name(USAGE_PLAN),
+                api=api,
+                stage=s.stage,
+                key=ref(key, "id"),
+                quota_per_day=s.api_quota_per_day,
+                throttle=s.throttle,
+            ),
+        ]
+    resources += [
         LambdaPermission(
             s.name("api-invoke"),
             fn["bookFlight"],

@@ -28,11 +28,13 @@ class AppError(Exception):
 
 
 def sandbox_settings(**overrides: Any) -> Settings:
-    """The stack as the sandbox runs it: bus events copied to a log group, a week of flights."""
+    """The stack as the sandbox runs it: bus events copied to a log group, a week of flights,
+    no stage throttling (frictionless, and bench/load push far more than AWS's default)."""
     values: dict[str, Any] = {
         "event_log": True,
         "days_ahead": 7,
         "outputs_file": default_outputs(),
+        "throttle": None,
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,5 +1,7 @@
 """What every kind of resource provides (:class:`Kind`), and what its operations get to work
-with (:class:`Context`): the target, the stack, the values known so far, the deadlines."""
+with (:class:`Context`): the target, the deployment, its tags, the values known so far, the
+deadlines. :class:`Permission` and :class:`Scope` are how a kind says which IAM actions its
+operations need (:mod:`bootstrap.policy` puts them together)."""
 
 from __future__ import annotations
 
@@ -38,13 +40,17 @@ a second, and the deadline (not the number of polls) bounds a wait on AWS."""
 
 @dataclass
 class Context:
-    """One plan's, apply's or sweep's view of the target. ``known`` maps ``<name>.<attr>``
-    (and ``AWS::AccountId``, ``AWS::Region``) to values, filled in as resources are read or
-    created; ``sleep`` and ``clock`` pace retries (tests fake them)."""
+    """One plan's, apply's or sweep's view of the target. ``stack`` is the deployment (the
+    stack's name, plus ``-<stage>`` off the default stage): its names' prefix and the value
+    of the ownership tag; ``tags`` are the others every resource gets (stage, user tags).
+    ``known`` maps ``<name>.<attr>`` (and ``AWS::AccountId``, ``AWS::Region``) to values,
+    filled in as resources are read or created; ``sleep`` and ``clock`` pace retries (tests
+    fake them)."""
 
     target: Target
     stack: str
     known: dict[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     wait_timeout: float = 180.0
@@ -64,10 +70,22 @@ class Context:
         return tags_as_map(tags).get(TAG_KEY) == self.stack
 
     def tag_list(self) -> list[dict[str, str]]:
-        return [{"Key": TAG_KEY, "Value": self.stack}]
+        return [{"Key": key, "Value": value} for key, value in self.tag_map().items()]
 
     def tag_map(self) -> dict[str, str]:
-        return {TAG_KEY: self.stack}
+        """Every tag a resource of the deployment carries: ours and the user's."""
+        return {**self.tags, TAG_KEY: self.stack}
+
+    def tag_changes(self, tags: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+        """What to set and which keys to remove so that ``tags`` become :meth:`tag_map`.
+
+        The deployer owns its resources' tags, like Terraform: a tag added by hand is drift
+        and goes (``aws:`` tags, which AWS manages, excepted).
+        """
+        wanted = self.tag_map()
+        put = {k: v for k, v in wanted.items() if tags.get(k) != v}
+        remove = sorted(k for k in tags if k not in wanted and not k.startswith("aws:"))
+        return put, remove
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()``, once per context: reads several resources share (a function's
@@ -149,9 +167,45 @@ def _invalid_parameter_message(error: Exception) -> str:
     return str(error.response.get("Error", {}).get("Message", ""))
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a deploy role's policy covers: every stage of one stack, in one account and
+    region (``<stack>-*`` names, plus the tutorial's template names for the default stack)."""
+
+    account: str
+    region: str
+    stack: str
+
+    @property
+    def names(self) -> str:
+        """The pattern of every name the stack's deployments give their resources."""
+        return f"{self.stack}-*"
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        region = self.region if regional else ""
+        return f"arn:aws:{service}:{region}:{self.account}:{resource}"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """IAM actions the deployer's calls for one kind need, on ``resources``: ``reads`` for
+    plan (and outputs), ``writes`` besides for apply and destroy. A resource ``*`` is for
+    actions IAM cannot scope (``why`` says so, for the reviewer)."""
+
+    resources: tuple[str, ...]
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    condition: Mapping[str, Any] | None = None
+    why: str = ""
+
+
 class Kind(Generic[M, S]):
     """Everything about one kind of resource: its model ``M``, what exists of one (``S``),
     and the operations the generic planner, executor and sweeper call.
+
+    ``taggable`` kinds read their tags into ``S.tags``; the planner compares them with the
+    deployment's (:meth:`Context.tag_changes`) and the executor puts them right with
+    :meth:`retag`. :meth:`permissions` lists the IAM actions the kind's own calls need.
 
     ``deletion_rank`` orders a sweep: lower goes first, so dependents go before what they
     need (a bus cannot go while it has rules; a role is unused once its function is gone).
@@ -162,6 +216,7 @@ class Kind(Generic[M, S]):
     model: ClassVar[type[Resource]]
     deletion_rank: ClassVar[int]
     removed_with: ClassVar[str | None] = None
+    taggable: ClassVar[bool] = False
 
     @property
     def name(self) -> str:
@@ -191,3 +246,21 @@ class Kind(Generic[M, S]):
     def delete(self, ctx: Context, step: Delete) -> None:
         """Delete one resource; one that is already gone counts as deleted."""
         raise NotImplementedError
+
+    def retag(
+        self, ctx: Context, r: M, state: S, put: Mapping[str, str], remove: list[str]
+    ) -> None:
+        """Set the tags ``put`` and remove the keys ``remove`` (taggable kinds)."""
+        raise NotImplementedError(f"{self.name} has no tags")
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        """The IAM actions :meth:`read`, :meth:`create`, :meth:`update`, :meth:`retag`,
+        :meth:`find_owned` and :meth:`delete` call, on what (``tests/unit/bootstrap/
+        test_policy.py`` checks them against every call they make)."""
+        return []
+
+
+def tags_of(state: Observed) -> Mapping[str, str]:
+    """The tags a taggable kind read (its state's ``tags``)."""
+    tags: Mapping[str, str] = getattr(state, "tags", {})
+    return tags

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from bootstrap.aws import missing
 from bootstrap.models import Observed, Resource, Sub, resolve
 from bootstrap.resources import function
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.steps import Delete
 
 
@@ -116,6 +116,21 @@ class EventInvokeConfigKind(Kind[EventInvokeConfig, InvokeConfig]):
     def delete(self, ctx: Context, step: Delete) -> None:
         client = ctx.client("lambda")
         missing(lambda: client.delete_function_event_invoke_config(FunctionName=step.name))
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        return [
+            Permission(
+                (scope.arn("lambda", f"function:{scope.names}"),),
+                reads=(
+                    "lambda:GetFunctionEventInvokeConfig",
+                    "lambda:ListFunctionEventInvokeConfigs",
+                ),
+                writes=(
+                    "lambda:PutFunctionEventInvokeConfig",
+                    "lambda:DeleteFunctionEventInvokeConfig",
+                ),
+            )
+        ]
 
 
 KIND = EventInvokeConfigKind()

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from bootstrap.aws import missing, paginate
 from bootstrap.errors import DeployError
 from bootstrap.models import Observed, Resource, Sub, resolve
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.steps import Delete
 
 
@@ -66,6 +66,7 @@ class FunctionState(Observed):
     arn: str
     sha256: str | None
     config: FunctionConfig
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def attrs(self) -> dict[str, str]:
         return {"arn": self.arn}
@@ -87,6 +88,7 @@ def read_function(ctx: Context, name: str) -> FunctionState | None:
             memory=config.get("MemorySize"),
             environment=dict(config.get("Environment", {}).get("Variables") or {}),
         ),
+        tags=dict(found.get("Tags") or {}),
     )
 
 
@@ -104,6 +106,7 @@ def desired_config(r: Function, known: Mapping[str, str]) -> FunctionConfig:
 class FunctionKind(Kind[Function, FunctionState]):
     model = Function
     deletion_rank = 50
+    taggable = True
 
     def read(self, ctx: Context, r: Function) -> FunctionState | None:
         return read_function(ctx, r.name)
@@ -145,6 +148,20 @@ class FunctionKind(Kind[Function, FunctionState]):
             client.update_function_configuration(**config.params(r.name))
             self._wait(ctx, r.name, "function_updated_v2")
 
+    def retag(
+        self,
+        ctx: Context,
+        r: Function,
+        state: FunctionState,
+        put: Mapping[str, str],
+        remove: list[str],
+    ) -> None:
+        client = ctx.client("lambda")
+        if put:
+            client.tag_resource(Resource=state.arn, Tags=dict(put))
+        if remove:
+            client.untag_resource(Resource=state.arn, TagKeys=remove)
+
     def _wait(self, ctx: Context, name: str, waiter: str) -> None:
         def failed(response: dict[str, Any]) -> DeployError:
             config = response.get("Configuration", {})
@@ -169,6 +186,27 @@ class FunctionKind(Kind[Function, FunctionState]):
     def delete(self, ctx: Context, step: Delete) -> None:
         client = ctx.client("lambda")
         missing(lambda: client.delete_function(FunctionName=step.name))
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        return [
+            Permission(
+                (scope.arn("lambda", f"function:{scope.names}"),),
+                reads=("lambda:GetFunction", "lambda:ListTags"),
+                writes=(
+                    "lambda:CreateFunction",
+                    "lambda:UpdateFunctionCode",
+                    "lambda:UpdateFunctionConfiguration",
+                    "lambda:DeleteFunction",
+                    "lambda:TagResource",  # also what CreateFunction with tags needs
+                    "lambda:UntagResource",
+                ),
+            ),
+            Permission(
+                ("*",),
+                reads=("lambda:ListFunctions",),
+                why="a list call: IAM has no resource to scope it to",
+            ),
+        ]
 
 
 KIND = FunctionKind()

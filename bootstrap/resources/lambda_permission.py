@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from bootstrap.aws import missing
 from bootstrap.models import Observed, Resource, Sub, resolve
 from bootstrap.resources import function
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.steps import Delete
 
 
@@ -106,6 +106,15 @@ class LambdaPermissionKind(Kind[LambdaPermission, LambdaPermissionState]):
     def delete(self, ctx: Context, step: Delete) -> None:
         client = ctx.client("lambda")
         missing(lambda: client.remove_permission(FunctionName=step.locator, StatementId=step.name))
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        return [
+            Permission(
+                (scope.arn("lambda", f"function:{scope.names}"),),
+                reads=("lambda:GetPolicy",),
+                writes=("lambda:AddPermission", "lambda:RemovePermission"),
+            )
+        ]
 
 
 KIND = LambdaPermissionKind()

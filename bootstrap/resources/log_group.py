@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import botocore.exceptions
 
 from bootstrap.aws import error_code, missing, paginate
 from bootstrap.models import Observed, Resource
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.steps import Delete
 
 
@@ -31,8 +31,8 @@ class LogGroupState(Observed):
     arn: str
     retention: int | None
     # Lambda creates its group on first use if it does not exist: such a group lacks our
-    # tag until we adopt it, and destroy would miss it.
-    tagged: bool
+    # tags until we adopt it (a "tags" change), and destroy would miss it.
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def attrs(self) -> dict[str, str]:
         return {"arn": self.arn}
@@ -46,26 +46,21 @@ def event_log_group(stack: str) -> str:
 class LogGroupKind(Kind[LogGroup, LogGroupState]):
     model = LogGroup
     deletion_rank = 80
+    taggable = True
 
     def read(self, ctx: Context, r: LogGroup) -> LogGroupState | None:
         logs = ctx.client("logs")
         for group in paginate(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=r.name):
             if group["logGroupName"] == r.name:
-                tags = logs.list_tags_log_group(logGroupName=r.name).get("tags", {})
                 return LogGroupState(
                     arn=group.get("logGroupArn") or group["arn"].removesuffix(":*"),
                     retention=group.get("retentionInDays"),
-                    tagged=ctx.ours(tags),
+                    tags=_tags(ctx, r.name),
                 )
         return None
 
     def diff(self, r: LogGroup, state: LogGroupState, known: Mapping[str, str]) -> list[str]:
-        found = []
-        if state.retention != r.retention_days:
-            found.append("retention")
-        if not state.tagged:
-            found.append("tags")
-        return found
+        return ["retention"] if state.retention != r.retention_days else []
 
     def create(self, ctx: Context, r: LogGroup) -> dict[str, str]:
         logs = ctx.client("logs")
@@ -83,11 +78,23 @@ class LogGroupKind(Kind[LogGroup, LogGroupState]):
     def update(
         self, ctx: Context, r: LogGroup, state: LogGroupState, changes: tuple[str, ...]
     ) -> None:
+        ctx.client("logs").put_retention_policy(
+            logGroupName=r.name, retentionInDays=r.retention_days
+        )
+
+    def retag(
+        self,
+        ctx: Context,
+        r: LogGroup,
+        state: LogGroupState,
+        put: Mapping[str, str],
+        remove: list[str],
+    ) -> None:
         logs = ctx.client("logs")
-        if "tags" in changes:
-            logs.tag_resource(resourceArn=state.arn, tags=ctx.tag_map())
-        if "retention" in changes:
-            logs.put_retention_policy(logGroupName=r.name, retentionInDays=r.retention_days)
+        if put:
+            logs.tag_resource(resourceArn=state.arn, tags=dict(put))
+        if remove:
+            logs.untag_resource(resourceArn=state.arn, tagKeys=remove)
 
     def find_owned(self, ctx: Context) -> list[Delete]:
         logs = ctx.client("logs")
@@ -99,14 +106,44 @@ class LogGroupKind(Kind[LogGroup, LogGroupState]):
                 name = group["logGroupName"]
                 if prefix.startswith("/aws/events/") and name != prefix:
                     continue
-                tags = logs.list_tags_log_group(logGroupName=name).get("tags", {})
-                if ctx.ours(tags):
+                if ctx.ours(_tags(ctx, name)):
                     found.append(Delete(self.name, name))
         return found
 
     def delete(self, ctx: Context, step: Delete) -> None:
         logs = ctx.client("logs")
         missing(lambda: logs.delete_log_group(logGroupName=step.name))
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        return [
+            Permission(
+                (
+                    scope.arn("logs", f"log-group:/aws/lambda/{scope.names}"),
+                    # the event log, /aws/events/<deployment>
+                    scope.arn("logs", f"log-group:{event_log_group(scope.stack)}"),
+                    scope.arn("logs", f"log-group:{event_log_group(scope.names)}"),
+                ),
+                reads=("logs:ListTagsLogGroup", "logs:ListTagsForResource"),
+                writes=(
+                    "logs:CreateLogGroup",
+                    "logs:DeleteLogGroup",
+                    "logs:PutRetentionPolicy",
+                    "logs:TagResource",  # also what CreateLogGroup with tags needs
+                    "logs:TagLogGroup",
+                    "logs:UntagResource",
+                ),
+            ),
+            Permission(
+                ("*",),
+                reads=("logs:DescribeLogGroups",),
+                why="a list call: IAM has no resource to scope it to",
+            ),
+        ]
+
+
+def _tags(ctx: Context, name: str) -> dict[str, str]:
+    tags: dict[str, str] = ctx.client("logs").list_tags_log_group(logGroupName=name).get("tags", {})
+    return tags
 
 
 KIND = LogGroupKind()

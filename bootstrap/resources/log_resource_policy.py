@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from bootstrap.aws import missing, normalize_policy
 from bootstrap.models import Observed, Resource, Statement, policy_document, resolve
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.steps import Delete
 
 
@@ -74,6 +74,16 @@ class LogResourcePolicyKind(Kind[LogResourcePolicy, LogResourcePolicyState]):
     def delete(self, ctx: Context, step: Delete) -> None:
         logs = ctx.client("logs")
         missing(lambda: logs.delete_resource_policy(policyName=step.name))
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        return [
+            Permission(
+                ("*",),
+                reads=("logs:DescribeResourcePolicies",),
+                writes=("logs:PutResourcePolicy", "logs:DeleteResourcePolicy"),
+                why="CloudWatch Logs resource policies are account-wide, with no ARN of their own",
+            )
+        ]
 
 
 KIND = LogResourcePolicyKind()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from bootstrap.aws import error_code, missing, normalize_policy
 from bootstrap.models import Observed, Resource, Statement, policy_document, resolve
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.retry import retry
 from bootstrap.steps import Delete
 
@@ -33,6 +33,7 @@ class QueueState(Observed):
     url: str
     policy: str | None  # the policy's JSON text
     retention: int
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def attrs(self) -> dict[str, str]:
         return {"arn": self.arn, "url": self.url}
@@ -41,6 +42,7 @@ class QueueState(Observed):
 class QueueKind(Kind[Queue, QueueState]):
     model = Queue
     deletion_rank = 110
+    taggable = True
 
     def read(self, ctx: Context, r: Queue) -> QueueState | None:
         sqs = ctx.client("sqs")
@@ -56,6 +58,7 @@ class QueueKind(Kind[Queue, QueueState]):
             url=url,
             policy=attrs.get("Policy"),
             retention=int(attrs.get("MessageRetentionPeriod", 0)),
+            tags=_tags(ctx, url),
         )
 
     def diff(self, r: Queue, state: QueueState, known: Mapping[str, str]) -> list[str]:
@@ -101,20 +104,52 @@ class QueueKind(Kind[Queue, QueueState]):
             },
         )
 
+    def retag(
+        self, ctx: Context, r: Queue, state: QueueState, put: Mapping[str, str], remove: list[str]
+    ) -> None:
+        sqs = ctx.client("sqs")
+        if put:
+            sqs.tag_queue(QueueUrl=state.url, Tags=dict(put))
+        if remove:
+            sqs.untag_queue(QueueUrl=state.url, TagKeys=remove)
+
     def find_owned(self, ctx: Context) -> list[Delete]:
         sqs = ctx.client("sqs")
         found = []
         for url in sqs.list_queues(QueueNamePrefix=ctx.prefix).get("QueueUrls", []):
             name = url.rstrip("/").rsplit("/", 1)[-1]
-            if name.startswith(ctx.prefix) and ctx.ours(
-                sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
-            ):
+            if name.startswith(ctx.prefix) and ctx.ours(_tags(ctx, url)):
                 found.append(Delete(self.name, name, locator=url))
         return found
 
     def delete(self, ctx: Context, step: Delete) -> None:
         sqs = ctx.client("sqs")
         missing(lambda: sqs.delete_queue(QueueUrl=step.locator))
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        return [
+            Permission(
+                (scope.arn("sqs", scope.names),),
+                reads=("sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListQueueTags"),
+                writes=(
+                    "sqs:CreateQueue",
+                    "sqs:SetQueueAttributes",
+                    "sqs:DeleteQueue",
+                    "sqs:TagQueue",  # also what CreateQueue with tags needs
+                    "sqs:UntagQueue",
+                ),
+            ),
+            Permission(
+                ("*",),
+                reads=("sqs:ListQueues",),
+                why="a list call: IAM has no resource to scope it to",
+            ),
+        ]
+
+
+def _tags(ctx: Context, url: str) -> dict[str, str]:
+    tags: dict[str, str] = ctx.client("sqs").list_queue_tags(QueueUrl=url).get("Tags", {})
+    return tags
 
 
 KIND = QueueKind()

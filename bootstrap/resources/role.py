@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from bootstrap.aws import missing, normalize_policy, paginate
+from bootstrap.aws import missing, normalize_policy, paginate, tags_as_map
 from bootstrap.models import Observed, Resource, Statement, policy_document, resolve
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.steps import Delete
 
 
@@ -47,6 +47,7 @@ class RoleState(Observed):
     arn: str
     trust: Mapping[str, Any] | str | None  # policy documents, as IAM returns them
     policy: Mapping[str, Any] | str | None  # the inline policy; None: there is none
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def attrs(self) -> dict[str, str]:
         return {"arn": self.arn}
@@ -63,12 +64,14 @@ def read_role(ctx: Context, name: str) -> RoleState | None:
         arn=found["Role"]["Arn"],
         trust=found["Role"].get("AssumeRolePolicyDocument"),
         policy=None if inline is None else inline["PolicyDocument"],
+        tags=tags_as_map(found["Role"].get("Tags")),
     )
 
 
 class RoleKind(Kind[Role, RoleState]):
     model = Role
     deletion_rank = 60
+    taggable = True
 
     def read(self, ctx: Context, r: Role) -> RoleState | None:
         return read_role(ctx, r.name)
@@ -102,6 +105,15 @@ class RoleKind(Kind[Role, RoleState]):
         if "policy" in changes:
             self._put_policy(ctx, r)
 
+    def retag(
+        self, ctx: Context, r: Role, state: RoleState, put: Mapping[str, str], remove: list[str]
+    ) -> None:
+        iam = ctx.client("iam")
+        if put:
+            iam.tag_role(RoleName=r.name, Tags=[{"Key": k, "Value": v} for k, v in put.items()])
+        if remove:
+            iam.untag_role(RoleName=r.name, TagKeys=remove)
+
     def _put_policy(self, ctx: Context, r: Role) -> None:
         ctx.client("iam").put_role_policy(
             RoleName=r.name, PolicyName=r.name, PolicyDocument=ctx.policy_json(r.statements)
@@ -127,6 +139,43 @@ class RoleKind(Kind[Role, RoleState]):
         ):
             iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
         missing(lambda: iam.delete_role(RoleName=name))
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        roles = (scope.arn("iam", f"role/{scope.names}", regional=False),)
+        return [
+            Permission(
+                roles,
+                reads=(
+                    "iam:GetRole",
+                    "iam:GetRolePolicy",
+                    "iam:ListRolePolicies",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:ListRoleTags",
+                ),
+                writes=(
+                    "iam:CreateRole",
+                    "iam:DeleteRole",
+                    "iam:UpdateAssumeRolePolicy",
+                    "iam:PutRolePolicy",
+                    "iam:DeleteRolePolicy",
+                    "iam:DetachRolePolicy",
+                    "iam:TagRole",
+                    "iam:UntagRole",
+                ),
+            ),
+            Permission(
+                roles,
+                # CreateFunction and UpdateFunctionConfiguration hand a role to Lambda: only
+                # the stack's roles, and only to Lambda.
+                writes=("iam:PassRole",),
+                condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+            ),
+            Permission(
+                ("*",),
+                reads=("iam:ListRoles",),
+                why="a list call: IAM has no resource to scope it to",
+            ),
+        ]
 
 
 KIND = RoleKind()

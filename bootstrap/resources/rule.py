@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from bootstrap.aws import missing, paginate
 from bootstrap.errors import DeployError
 from bootstrap.models import Observed, Resource, Sub, resolve
 from bootstrap.resources import event_bus
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.steps import Delete
 
 
@@ -84,6 +84,7 @@ class RuleState(Observed):
     arn: str
     settings: RuleSettings
     targets: tuple[TargetState, ...]  # sorted by id
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def attrs(self) -> dict[str, str]:
         return {"arn": self.arn}
@@ -132,6 +133,7 @@ def desired_targets(r: Rule, known: Mapping[str, str]) -> tuple[TargetState, ...
 class RuleKind(Kind[Rule, RuleState]):
     model = Rule
     deletion_rank = 10
+    taggable = True
 
     def read(self, ctx: Context, r: Rule) -> RuleState | None:
         events = ctx.client("events")
@@ -149,6 +151,7 @@ class RuleKind(Kind[Rule, RuleState]):
                 description=found.get("Description", ""),
             ),
             targets=tuple(sorted((_observed_target(t) for t in targets), key=lambda t: t.id)),
+            tags=event_bus.events_tags(ctx, found["Arn"]),
         )
 
     def diff(self, r: Rule, state: RuleState, known: Mapping[str, str]) -> list[str]:
@@ -169,6 +172,11 @@ class RuleKind(Kind[Rule, RuleState]):
             self._put_rule(ctx, r)
         if "targets" in changes:
             self._put_targets(ctx, r, state.targets)
+
+    def retag(
+        self, ctx: Context, r: Rule, state: RuleState, put: Mapping[str, str], remove: list[str]
+    ) -> None:
+        event_bus.retag_events(ctx, state.arn, put, remove)
 
     def _put_rule(self, ctx: Context, r: Rule) -> str:
         params: dict[str, Any] = {
@@ -206,8 +214,7 @@ class RuleKind(Kind[Rule, RuleState]):
             for rule in paginate(
                 events, "list_rules", "Rules", NamePrefix=ctx.prefix, EventBusName=bus
             ):
-                tags = events.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]
-                if ctx.ours(tags):
+                if ctx.ours(event_bus.events_tags(ctx, rule["Arn"])):
                     found.append(Delete(self.name, rule["Name"], locator=bus))
         return found
 
@@ -219,6 +226,33 @@ class RuleKind(Kind[Rule, RuleState]):
         if ids:
             events.remove_targets(Rule=name, EventBusName=bus, Ids=ids)
         missing(lambda: events.delete_rule(Name=name, EventBusName=bus))
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        return [
+            Permission(
+                # rule/<name> on the default bus (the schedule), rule/<bus>/<name> on ours:
+                # both start rule/<stack>- (a * spans the /)
+                (scope.arn("events", f"rule/{scope.names}"),),
+                reads=(
+                    "events:DescribeRule",
+                    "events:ListTargetsByRule",
+                    "events:ListTagsForResource",
+                ),
+                writes=(
+                    "events:PutRule",
+                    "events:PutTargets",
+                    "events:RemoveTargets",
+                    "events:DeleteRule",
+                    "events:TagResource",
+                    "events:UntagResource",
+                ),
+            ),
+            Permission(
+                ("*",),
+                reads=("events:ListRules",),
+                why="a list call: IAM has no resource to scope it to",
+            ),
+        ]
 
 
 KIND = RuleKind()

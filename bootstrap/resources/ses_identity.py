@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from bootstrap.aws import paginate
 from bootstrap.models import Observed, Resource
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.steps import Delete
 
 
@@ -48,6 +48,25 @@ class SesIdentityKind(Kind[SesIdentity, Observed]):
 
     def delete(self, ctx: Context, step: Delete) -> None:
         ctx.client("ses").delete_identity(Identity=step.name)
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        return [
+            Permission(
+                ("*",),
+                reads=(
+                    "ses:ListIdentities",
+                    # plan's and apply's SES status: verified? still in the SES sandbox?
+                    "ses:GetIdentityVerificationAttributes",
+                    "ses:GetSendQuota",
+                ),
+                writes=(
+                    "ses:VerifyEmailIdentity",
+                    "ses:VerifyDomainIdentity",
+                    "ses:DeleteIdentity",
+                ),
+                why="SES (v1) identity calls take no resource-level permissions",
+            )
+        ]
 
 
 KIND = SesIdentityKind()

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from bootstrap.aws import missing
 from bootstrap.models import Observed, Resource
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.steps import Delete
 
 
@@ -65,6 +65,16 @@ class SesTemplateKind(Kind[SesTemplate, SesTemplateState]):
 
     def delete(self, ctx: Context, step: Delete) -> None:
         ctx.client("ses").delete_template(TemplateName=step.name)
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        return [
+            Permission(
+                ("*",),
+                reads=("ses:GetTemplate",),
+                writes=("ses:CreateTemplate", "ses:UpdateTemplate", "ses:DeleteTemplate"),
+                why="SES (v1) template calls take no resource-level permissions",
+            )
+        ]
 
 
 KIND = SesTemplateKind()

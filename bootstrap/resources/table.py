@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
-from bootstrap.aws import missing, paginate
+from bootstrap.aws import missing, paginate, tags_as_map
 from bootstrap.errors import DeployError
 from bootstrap.models import Observed, Resource
-from bootstrap.resources.base import Context, Kind
+from bootstrap.resources.base import Context, Kind, Permission, Scope
 from bootstrap.steps import Delete
 
 
@@ -32,6 +32,7 @@ class TableState(Observed):
     arn: str
     keys: Mapping[str, str]  # key type (HASH, RANGE) -> attribute name
     billing_mode: str
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def attrs(self) -> dict[str, str]:
         return {"arn": self.arn}
@@ -40,6 +41,7 @@ class TableState(Observed):
 class TableKind(Kind[Table, TableState]):
     model = Table
     deletion_rank = 120
+    taggable = True
 
     def read(self, ctx: Context, r: Table) -> TableState | None:
         found = missing(lambda: ctx.client("dynamodb").describe_table(TableName=r.name))
@@ -51,7 +53,9 @@ class TableKind(Kind[Table, TableState]):
             units = table.get("ProvisionedThroughput", {}).get("ReadCapacityUnits", 0)
             mode = "PROVISIONED" if units else "PAY_PER_REQUEST"
         keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
-        return TableState(arn=table["TableArn"], keys=keys, billing_mode=mode)
+        return TableState(
+            arn=table["TableArn"], keys=keys, billing_mode=mode, tags=_tags(ctx, table["TableArn"])
+        )
 
     def diff(self, r: Table, state: TableState, known: Mapping[str, str]) -> list[str]:
         keys = {"HASH": r.hash_key, "RANGE": r.range_key}
@@ -83,6 +87,17 @@ class TableKind(Kind[Table, TableState]):
         ctx.client("dynamodb").update_table(TableName=r.name, BillingMode=r.billing_mode)
         self._wait(ctx, r.name)
 
+    def retag(
+        self, ctx: Context, r: Table, state: TableState, put: Mapping[str, str], remove: list[str]
+    ) -> None:
+        ddb = ctx.client("dynamodb")
+        if put:
+            ddb.tag_resource(
+                ResourceArn=state.arn, Tags=[{"Key": k, "Value": v} for k, v in put.items()]
+            )
+        if remove:
+            ddb.untag_resource(ResourceArn=state.arn, TagKeys=remove)
+
     def _wait(self, ctx: Context, name: str) -> None:
         ctx.wait("dynamodb", "table_exists", f"table {name} to become ACTIVE", TableName=name)
 
@@ -93,13 +108,39 @@ class TableKind(Kind[Table, TableState]):
             if not name.startswith(ctx.prefix):
                 continue
             arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
-            if ctx.ours(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])):
+            if ctx.ours(_tags(ctx, arn)):
                 found.append(Delete(self.name, name))
         return found
 
     def delete(self, ctx: Context, step: Delete) -> None:
         ddb = ctx.client("dynamodb")
         missing(lambda: ddb.delete_table(TableName=step.name))
+
+    def permissions(self, scope: Scope) -> list[Permission]:
+        return [
+            Permission(
+                (scope.arn("dynamodb", f"table/{scope.names}"),),
+                reads=("dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"),
+                writes=(
+                    "dynamodb:CreateTable",
+                    "dynamodb:UpdateTable",
+                    "dynamodb:DeleteTable",
+                    "dynamodb:TagResource",
+                    "dynamodb:UntagResource",
+                ),
+            ),
+            Permission(
+                ("*",),
+                reads=("dynamodb:ListTables",),
+                why="a list call: IAM has no resource to scope it to",
+            ),
+        ]
+
+
+def _tags(ctx: Context, arn: str) -> dict[str, str]:
+    return tags_as_map(
+        ctx.client("dynamodb").list_tags_of_resource(ResourceArn=arn).get("Tags", [])
+    )
 
 
 KIND = TableKind()

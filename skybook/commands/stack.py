@@ -27,8 +27,8 @@ def _wants_aws(args: argparse.Namespace) -> bool:
 
 def target_and_settings(args: argparse.Namespace) -> tuple[Target, Settings]:
     """Bootstrap's target and settings for these options; the sandbox's unless --aws."""
-    args.outputs_file = context.outputs_path(args.outputs_file)
-    if not _wants_aws(args):
+    if not _wants_aws(args):  # AWS stacks' outputs are read from the stack, never the file
+        args.outputs_file = context.outputs_path(args.outputs_file)
         args.endpoint = context.sandbox_endpoint(args.endpoint)
     target = bootstrap_cli.target_from(args)
     settings = bootstrap_cli.settings_from(args, target)

@@ -40,7 +40,7 @@ def counted(recorder: CallRecorder) -> dict[str, Any]:
 def test_apply_apply_destroy_make_the_pinned_calls(
     settings: Settings, target: Target, recorder: CallRecorder
 ) -> None:
-    settings = settings.with_(event_log=True)  # every kind of resource
+    settings = settings.with_(event_log=True, api_auth="api-key")  # every kind of resource
     phases: dict[str, Any] = {}
     recorder.clear()
     deploy(settings, target, **QUIET)

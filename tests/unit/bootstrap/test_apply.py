@@ -34,7 +34,7 @@ def test_plan_on_an_empty_account_creates_everything(settings: Settings, target:
         ("Queue", "skybook-failed-events"),
         ("EventInvokeConfig", "skybook-registerBooking"),
         ("EventInvokeConfig", "skybook-sendBookingReceipt"),
-        ("SesIdentity", "bookings@skybook.local"),
+        ("SesIdentity", "bookings@skybook-demo.com"),
         ("SesTemplate", "bookingReceiptTemplate"),
         ("SesTemplate", "bookingRejectedTemplate"),
         ("Rule", "skybook-flightBooked"),
@@ -74,7 +74,7 @@ def test_apply_creates_the_stack(settings: Settings, target: Target) -> None:
     ]["Variables"]
     assert env == {
         "TABLE_NAME": "skybook-flights",
-        "SENDER_EMAIL": "bookings@skybook.local",
+        "SENDER_EMAIL": "bookings@skybook-demo.com",
         "RECEIPT_TEMPLATE_NAME": "bookingReceiptTemplate",
         "REJECTION_TEMPLATE_NAME": "bookingRejectedTemplate",
     }
@@ -112,13 +112,13 @@ def test_apply_creates_the_stack(settings: Settings, target: Target) -> None:
     )["PolicyDocument"]
     send = next(s for s in ses_policy["Statement"] if s["Action"] == ["ses:SendTemplatedEmail"])
     assert sorted(send["Resource"]) == [
-        "arn:aws:ses:us-east-1:123456789012:identity/bookings@skybook.local",
+        "arn:aws:ses:us-east-1:123456789012:identity/bookings@skybook-demo.com",
         "arn:aws:ses:us-east-1:123456789012:template/bookingReceiptTemplate",
         "arn:aws:ses:us-east-1:123456789012:template/bookingRejectedTemplate",
     ]
 
     ses = client("ses")
-    assert "bookings@skybook.local" in ses.list_identities()["Identities"]
+    assert "bookings@skybook-demo.com" in ses.list_identities()["Identities"]
     receipt = ses.get_template(TemplateName="bookingReceiptTemplate")["Template"]
     assert receipt["SubjectPart"] == "Your flight to {{destination}} was booked!"
 
@@ -153,6 +153,7 @@ def test_apply_creates_the_stack(settings: Settings, target: Target) -> None:
 
 def test_outputs_are_returned_and_written(settings: Settings, target: Target) -> None:
     outputs = deploy(settings, target, **QUIET).outputs
+    assert settings.outputs_file is not None
     assert read_outputs(settings.outputs_file) == outputs
     assert outputs["stack"] == "skybook"
     assert outputs["region"] == "us-east-1"
@@ -167,7 +168,7 @@ def test_outputs_are_returned_and_written(settings: Settings, target: Target) ->
     assert outputs["functions"] == {f: f"skybook-{f}" for f in FUNCTIONS}
     assert outputs["dlqUrl"].endswith("/skybook-events-dlq")
     assert outputs["failedEventsUrl"].endswith("/skybook-failed-events")
-    assert outputs["senderEmail"] == "bookings@skybook.local"
+    assert outputs["senderEmail"] == "bookings@skybook-demo.com"
     assert outputs["templates"] == ["bookingReceiptTemplate", "bookingRejectedTemplate"]
 
 
@@ -299,11 +300,12 @@ def test_destroy_removes_ours_and_only_ours(
     other_stack = settings.with_(stack_name="skybook-dev", outputs_file=tmp_path / "dev.json")
     deploy(other_stack, target, **QUIET)
     deploy(settings.with_(event_log=True), target, **QUIET)
-    assert settings.outputs_file.exists()
+    outputs_file = settings.outputs_file
+    assert outputs_file is not None and outputs_file.exists()
 
     result = destroy(settings, target, **QUIET)
     assert result.applied
-    assert not settings.outputs_file.exists()
+    assert not outputs_file.exists()
 
     lam, ddb, iam, events = client("lambda"), client("dynamodb"), client("iam"), client("events")
     functions = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
@@ -341,13 +343,16 @@ def test_destroy_removes_ours_and_only_ours(
 def test_destroy_can_keep_the_identity(settings: Settings, target: Target) -> None:
     deploy(settings, target, **QUIET)
     destroy(settings.with_(keep_identity=True), target, **QUIET)
-    assert client("ses").list_identities()["Identities"] == ["bookings@skybook.local"]
+    assert client("ses").list_identities()["Identities"] == ["bookings@skybook-demo.com"]
 
 
 def test_sender_domain_is_verified_as_a_domain(settings: Settings, target: Target) -> None:
-    result = deploy(settings.with_(sender_domain="example.com"), target, **QUIET)
-    assert result.outputs["senderEmail"] == "bookings@example.com"
-    assert client("ses").list_identities(IdentityType="Domain")["Identities"] == ["example.com"]
+    domain = settings.with_(sender_domain="skybook-demo.org", sender_email="hi@skybook-demo.org")
+    result = deploy(domain, target, **QUIET)
+    assert result.outputs["senderEmail"] == "hi@skybook-demo.org"
+    assert client("ses").list_identities(IdentityType="Domain")["Identities"] == [
+        "skybook-demo.org"
+    ]
 
 
 @pytest.mark.parametrize("bad", ["-x", "a" * 40, "has space"])

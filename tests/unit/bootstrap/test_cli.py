@@ -12,6 +12,7 @@ import pytest
 
 from bootstrap import cli
 from bootstrap.target import Target
+from tests.unit.bootstrap.conftest import SENDER
 
 
 @pytest.fixture
@@ -28,6 +29,8 @@ def args(settings: Any, *extra: str) -> list[str]:
         str(settings.functions_dir),
         "--outputs-file",
         str(settings.outputs_file),
+        "--sender-email",
+        SENDER,
     ]
 
 
@@ -38,12 +41,12 @@ def test_plan_apply_apply_outputs_destroy(
     out = capsys.readouterr().out
     assert "+ create  Function" in out and "skybook-bookFlight" in out
 
-    assert cli.main(args(settings, "apply")) == 0
+    assert cli.main(args(settings, "apply", "--yes")) == 0
     captured = capsys.readouterr()
     assert "changes applied" in captured.out
     assert "[1/" in captured.err  # progress, one line per step
 
-    assert cli.main(args(settings, "apply")) == 0
+    assert cli.main(args(settings, "apply", "--yes")) == 0
     assert "No changes: the stack is up to date." in capsys.readouterr().out
     assert cli.main(args(settings, "plan", "--detailed-exitcode")) == 0
     capsys.readouterr()

@@ -14,15 +14,17 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from bootstrap.errors import DeployError
-from bootstrap.models import Statement, Sub, ref
+from bootstrap.models import Statement, Sub, Throttle, ref
 from bootstrap.resources import KINDS, deletion_order, kind_of
+from bootstrap.resources.api_stage import ApiStage, ApiStageState, fingerprint
 from bootstrap.resources.base import Context
 from bootstrap.resources.event_invoke_config import EventInvokeConfig, InvokeConfig
 from bootstrap.resources.function import Code, Function, FunctionConfig, FunctionState
 from bootstrap.resources.lambda_permission import LambdaPermission, LambdaPermissionState
 from bootstrap.resources.queue import Queue, QueueState
-from bootstrap.resources.rest_api import ApiRoute, RestApi, RestApiState, fingerprint
+from bootstrap.resources.rest_api import IAM_AUTH, ApiRoute, Method, RestApi, RestApiState
 from bootstrap.resources.rule import Rule, RuleSettings, RuleState, Target, TargetState
+from bootstrap.resources.usage_plan import Limits, UsagePlan, UsagePlanState
 from bootstrap.settings import Settings
 from bootstrap.stack import desired_stack
 from bootstrap.target import Target as Where
@@ -37,7 +39,7 @@ FN_ARN, DLQ_ARN = KNOWN["fn.arn"], KNOWN["dlq.arn"]
 
 
 def test_every_kind_of_the_stack_is_registered_once(settings: Settings) -> None:
-    stack = desired_stack(settings.with_(event_log=True))
+    stack = desired_stack(settings.with_(event_log=True, api_auth="api-key"))
     assert {r.kind for r in stack} == set(KINDS)
     assert all(kind_of(r.kind).model is type(r) for r in stack)
 
@@ -47,6 +49,9 @@ def test_dependents_are_deleted_before_what_they_need() -> None:
         "Rule",
         "LambdaPermission",
         "EventInvokeConfig",
+        "UsagePlan",
+        "ApiKey",
+        "ApiStage",
         "RestApi",
         "Function",
         "Role",
@@ -142,21 +147,71 @@ def test_an_invoke_config_with_a_success_destination_is_put_back() -> None:
     assert diff(config, InvokeConfig(2, 3600, DLQ_ARN, on_success="arn:x"), KNOWN) == ["config"]
 
 
-def test_an_api_is_redeployed_when_what_it_routes_to_changes() -> None:
-    api = RestApi("api", stage="prod", routes=(ApiRoute("book", "POST", ref("fn")),))
-    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FN_ARN}/invocations"
-    state = RestApiState(
-        id="a1",
-        root="r",
-        routes={("book", "POST"): ("AWS_PROXY", uri)},
-        fingerprint=fingerprint(api, KNOWN),
-    )
+URI = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FN_ARN}/invocations"
+
+
+def test_a_route_to_another_function_or_with_other_auth_is_put_again() -> None:
+    api = RestApi("api", routes=(ApiRoute("book", "POST", ref("fn")),))
     diff = kind_of("RestApi").diff
-    assert diff(api, state, KNOWN) == []
+    open_route = Method(("AWS_PROXY", URI), "NONE", False)
+    assert diff(api, RestApiState("a1", "r", routes={("book", "POST"): open_route}), KNOWN) == []
+    assert diff(api, RestApiState("a1", "r"), KNOWN) == ["routes"]
     moved = {**KNOWN, "fn.arn": FN_ARN + "2"}
-    assert diff(api, state, moved) == ["routes", "deployment"]
-    assert fingerprint(api, moved) != fingerprint(api, KNOWN)
-    assert diff(api, RestApiState(id="a1", root="r"), KNOWN) == ["routes", "deployment"]
+    assert diff(api, RestApiState("a1", "r", routes={("book", "POST"): open_route}), moved) == [
+        "routes"
+    ]
+    signed = RestApi("api", routes=(ApiRoute("book", "POST", ref("fn"), IAM_AUTH),))
+    assert diff(signed, RestApiState("a1", "r", routes={("book", "POST"): open_route}), KNOWN) == [
+        "routes"
+    ]
+
+
+def stage(routes: tuple[ApiRoute, ...], throttle: Throttle | None = None) -> ApiStage:
+    return ApiStage("api/prod", api="api", stage="prod", routes=routes, throttle=throttle)
+
+
+def test_a_stage_is_redeployed_when_its_routes_change_and_rethrottled() -> None:
+    routes = (ApiRoute("book", "POST", ref("fn")),)
+    wanted = stage(routes, Throttle(10, 20))
+    diff = kind_of("ApiStage").diff
+    deployed = ApiStageState("a1", fingerprint(wanted, KNOWN), Throttle(10.0, 20))
+    assert diff(wanted, deployed, KNOWN) == []
+    moved = {**KNOWN, "fn.arn": FN_ARN + "2"}
+    assert fingerprint(wanted, moved) != fingerprint(wanted, KNOWN)
+    assert diff(wanted, deployed, moved) == ["deployment"]
+    assert diff(wanted, ApiStageState("a1", None, None), KNOWN) == ["deployment", "throttle"]
+    assert diff(stage(routes), deployed, KNOWN) == ["throttle"]
+    # Who may call is part of the deployment: a route turned to IAM auth is redeployed.
+    signed = stage((ApiRoute("book", "POST", ref("fn"), IAM_AUTH),), Throttle(10, 20))
+    assert diff(signed, deployed, KNOWN) == ["deployment"]
+
+
+def test_an_open_route_hashes_as_before_auth_existed() -> None:
+    """Stacks deployed before routes had auth are not redeployed for nothing."""
+    import hashlib
+
+    routes = (ApiRoute("book-flight", "POST", ref("fn")),)
+    shape = [("book-flight", "POST", URI)]
+    before = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+    assert fingerprint(stage(routes), KNOWN) == f"skybook:{before}"
+
+
+def test_a_usage_plan_follows_its_stage_limits_and_key() -> None:
+    plan = UsagePlan(
+        "plan",
+        api="api",
+        stage="prod",
+        key=ref("key", "id"),
+        quota_per_day=100,
+        throttle=Throttle(10, 20),
+    )
+    known = {**KNOWN, "api.id": "a1", "key.id": "k1"}
+    limits = Limits(Throttle(10.0, 20), 100)
+    state = UsagePlanState("p1", frozenset({"a1:prod"}), limits, frozenset({"k1"}))
+    diff = kind_of("UsagePlan").diff
+    assert diff(plan, state, known) == []
+    other = UsagePlanState("p1", frozenset({"a0:prod"}), Limits(None, 100), frozenset())
+    assert diff(plan, other, known) == ["stage", "limits", "key"]
 
 
 # --- waits: botocore waiters, with the deployer's messages ---------------------------------

@@ -70,4 +70,26 @@ def test_stack_names_follow_the_contract(functions_dir: Path) -> None:
     assert ("Function", "demo-bookFlight") in names
     assert ("Role", "demo-bookFlight-role") in names
     assert ("Rule", "demo-syncFlights-schedule") in names
-    assert ("SesTemplate", "bookingReceiptTemplate") in names  # fixed, not prefixed
+    assert ("SesTemplate", "demo-bookingReceiptTemplate") in names  # SES names are account-wide
+    assert ("ApiStage", "demo-api/prod") in names
+
+
+def test_the_default_stack_and_stage_keep_the_tutorials_names(functions_dir: Path) -> None:
+    names = {(r.kind, r.name) for r in desired_stack(Settings(functions_dir=functions_dir))}
+    assert ("SesTemplate", "bookingReceiptTemplate") in names
+    assert ("SesTemplate", "bookingRejectedTemplate") in names
+    assert ("EventBus", "skybook-bus") in names
+
+
+def test_another_stage_is_a_deployment_of_its_own(functions_dir: Path) -> None:
+    dev = Settings(functions_dir=functions_dir, stage="dev")
+    assert dev.deployment == "skybook-dev"
+    names = {(r.kind, r.name) for r in desired_stack(dev)}
+    assert ("EventBus", "skybook-dev-bus") in names
+    assert ("SesTemplate", "skybook-dev-bookingReceiptTemplate") in names
+    assert ("ApiStage", "skybook-dev-api/dev") in names
+    assert all(
+        name.startswith(("skybook-dev-", "/aws/lambda/skybook-dev-"))
+        for kind, name in names
+        if kind != "SesIdentity"
+    )
