@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,13 +38,15 @@ def _region_bound(permission: Permission, scope: Scope) -> Mapping[str, Any] | N
 
 
 def _sid(resources: tuple[str, ...], condition: Mapping[str, Any] | None) -> str:
+    """A readable statement id: the service and the kind of resource (``LambdaFunction``)."""
     if resources == ("*",):
         return "RegionWide" if condition else "Global"
     arn = resources[0].split(":")
-    service, rest = arn[2], ":".join(arn[5:])
-    kind = rest.lstrip("/").split("/")[0].split(":")[0].split("-")[0]
-    words = [service, kind] + (["PassedToLambda"] if condition else [])
-    return "".join(word[:1].upper() + word[1:] for word in words if word.isalnum())
+    service, kind = arn[2], re.split(r"[:/]", ":".join(arn[5:]).lstrip("/"))[0]
+    if "*" in kind:  # SQS ARNs name the queue right after the account
+        kind = "queue"
+    words = [service, *kind.split("-"), *(["PassedToLambda"] if condition else [])]
+    return "".join(word[:1].upper() + word[1:] for word in words)
 
 
 def statements(scope: Scope, *, plan_only: bool = False) -> list[dict[str, Any]]:
@@ -121,7 +124,8 @@ def run(args: argparse.Namespace, target: Target) -> int:
         f"account {scope.account}, region {scope.region}."
     )
     for resource, reasons in why(scope).items():
-        print(f"# {resource}: {'; '.join(reasons)}")
+        for reason in reasons:
+            print(f"# {resource}: {reason}")
     print(
         "# Attach it: python -m bootstrap policy --json > policy.json; aws iam put-role-policy "
         "--role-name ROLE --policy-name skybook-deploy --policy-document file://policy.json"

@@ -87,7 +87,7 @@ class Settings:
     log_retention_days: int = 14
     keep_identity: bool = False  # destroy leaves the SES identity (e.g. a verified domain)
     # User tags, on every taggable resource next to ours (a mapping is accepted too).
-    tags: tuple[tuple[str, str], ...] = ()
+    tags: tuple[tuple[str, str], ...] | Mapping[str, str] = ()  # a tuple once made
     throttle: Throttle | None = DEFAULT_THROTTLE  # the stage's; None: the account's limits
     api_auth: str = "none"  # "none", "api-key" (with a usage plan) or "iam" (SigV4)
     api_quota_per_day: int = 1000  # requests a day the API key may make (api-key only)
@@ -109,9 +109,9 @@ class Settings:
                 f"{self.deployment}-...: at most {MAX_DEPLOYMENT_NAME} characters fit (IAM "
                 "role names), so shorten the stack or stage name"
             )
-        if isinstance(self.tags, Mapping):
-            object.__setattr__(self, "tags", tuple(sorted(self.tags.items())))
-        _check_tags(self.tags)
+        tags = tuple(sorted(self.tags.items())) if isinstance(self.tags, Mapping) else self.tags
+        object.__setattr__(self, "tags", tags)
+        _check_tags(tags)
         if self.sender_domain and self.sender_email == DEFAULT_SENDER_EMAIL:
             object.__setattr__(self, "sender_email", f"bookings@{self.sender_domain}")
         if "@" not in self.sender_email:

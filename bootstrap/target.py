@@ -128,6 +128,8 @@ class Target:
             return (
                 f"cannot reach {self.endpoint}: is the sandbox running? start it with ./scripts/up"
             )
+        if redirected := self.redirected_to():
+            return f"cannot reach {redirected} (AWS_ENDPOINT_URL): unset it to reach AWS"
         return f"cannot reach AWS in {self.region}: check the network and the region name"
 
     def api_url(self, api_id: str, stage: str) -> str:

@@ -116,6 +116,24 @@ class CallRecorder:
         self.polls.clear()
 
 
+class ParamRecorder:
+    """Every API call with its parameters, as (service, operation, params): what a test of
+    what was asked (not what moto made of it) looks at."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: object) -> None:
+        self.calls.append((model.service_model.service_name, model.name, dict(params)))
+
+    def of(self, operation: str) -> list[dict[str, Any]]:
+        return [params for _service, name, params in self.calls if name == operation]
+
+    def attach(self, target: Target) -> ParamRecorder:
+        target.session.events.register("provide-client-params.*.*", self)
+        return self
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     with mock_aws():
