@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from bootstrap.aws import missing, paginate
-from bootstrap.errors import DeployError
 from bootstrap.models import Observed, Resource
 from bootstrap.resources import rest_api
 from bootstrap.resources.base import Context, Kind, Permission, Scope
@@ -44,14 +43,7 @@ def _ours(ctx: Context) -> list[dict[str, Any]]:
 
 
 def find_api_key(ctx: Context, name: str) -> dict[str, Any] | None:
-    found = [key for key in _ours(ctx) if key["name"] == name]
-    if len(found) > 1:
-        ids = ", ".join(key["id"] for key in found)
-        raise DeployError(
-            f"several API keys named {name} belong to stack {ctx.stack} ({ids}): delete the "
-            "extra ones with 'aws apigateway delete-api-key'"
-        )
-    return found[0] if found else None
+    return rest_api.the_one(ctx, _ours(ctx), "API key", name)
 
 
 class ApiKeyKind(Kind[ApiKey, ApiKeyState]):

@@ -76,21 +76,26 @@ class RestApiState(Observed):
         return {"id": self.id, "root": self.root}
 
 
-def find_rest_api(ctx: Context, name: str) -> dict[str, Any] | None:
-    """Our REST API of that name: names are not unique in API Gateway, our tag is."""
-    gateway = ctx.client("apigateway")
-    ours = [
-        api
-        for api in paginate(gateway, "get_rest_apis", "items")
-        if api.get("name") == name and ctx.ours(api.get("tags"))
-    ]
-    if len(ours) > 1:
-        ids = ", ".join(a["id"] for a in ours)
+def the_one(
+    ctx: Context, found: list[dict[str, Any]], what: str, name: str
+) -> dict[str, Any] | None:
+    """The one API Gateway resource of that name among ``found`` (ours, by tag): API Gateway
+    names are not unique, so two of ours is an error naming the extra ones."""
+    named = [item for item in found if item.get("name") == name]
+    if len(named) > 1:
+        ids = ", ".join(item["id"] for item in named)
         raise DeployError(
-            f"several REST APIs named {name} belong to stack {ctx.stack} ({ids}): delete the "
-            "extra ones with 'aws apigateway delete-rest-api'"
+            f"several {what}s named {name} belong to stack {ctx.stack} ({ids}): delete the "
+            f"extra ones with 'aws apigateway delete-{what.lower().replace(' ', '-')}'"
         )
-    return ours[0] if ours else None
+    return named[0] if named else None
+
+
+def find_rest_api(ctx: Context, name: str) -> dict[str, Any] | None:
+    """Our REST API of that name."""
+    gateway = ctx.client("apigateway")
+    ours = [api for api in paginate(gateway, "get_rest_apis", "items") if ctx.ours(api.get("tags"))]
+    return the_one(ctx, ours, "REST API", name)
 
 
 def read_method(ctx: Context, api_id: str, resource_id: str, http_method: str) -> Method | None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from bootstrap.aws import missing, paginate
-from bootstrap.errors import DeployError
 from bootstrap.models import Observed, Resource, Sub, Throttle, resolve
 from bootstrap.resources import rest_api
 from bootstrap.resources.base import Context, Kind, Permission, Scope
@@ -75,16 +74,9 @@ class UsagePlanKind(Kind[UsagePlan, UsagePlanState]):
     taggable = True
 
     def read(self, ctx: Context, r: UsagePlan) -> UsagePlanState | None:
-        found = [plan for plan in _ours(ctx) if plan["name"] == r.name]
-        if len(found) > 1:
-            ids = ", ".join(plan["id"] for plan in found)
-            raise DeployError(
-                f"several usage plans named {r.name} belong to stack {ctx.stack} ({ids}): "
-                "delete the extra ones with 'aws apigateway delete-usage-plan'"
-            )
-        if not found:
+        plan = rest_api.the_one(ctx, _ours(ctx), "usage plan", r.name)
+        if plan is None:
             return None
-        plan = found[0]
         keys = paginate(
             ctx.client("apigateway"), "get_usage_plan_keys", "items", usagePlanId=plan["id"]
         )

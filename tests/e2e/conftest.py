@@ -173,7 +173,10 @@ class App:
         ]
 
     def receipts(self, to: str) -> list[dict[str, Any]]:
-        return self.mail(to, "bookingReceiptTemplate")
+        # SES template names are the deployment's own (bookingReceiptTemplate only for the
+        # default stack and stage): the outputs name them.
+        [receipt] = [t for t in self.outputs["templates"] if t.endswith("bookingReceiptTemplate")]
+        return self.mail(to, receipt)
 
 
 # One random base per session (a rerun on a long-lived sandbox gets other dates), then a

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from bootstrap import cli, deploy, destroy, plan
+from bootstrap import DeployError, cli, deploy, destroy, plan
 from bootstrap.models import Throttle
 from bootstrap.resources.api_stage import ApiStage
 from bootstrap.settings import DEFAULT_THROTTLE, Settings, SettingsError
@@ -160,3 +160,18 @@ def test_iam_auth_signs_the_route(settings: Settings, target: Target) -> None:
 def test_an_unknown_auth_is_refused() -> None:
     with pytest.raises(SettingsError, match="API auth 'open' is invalid"):
         Settings(api_auth="open")
+
+
+def test_two_keys_of_ours_with_one_name_are_an_error_naming_the_fix(
+    settings: Settings, target: Target
+) -> None:
+    """API Gateway names are not unique: the deployer never guesses which one is meant."""
+    keyed = settings.with_(api_auth="api-key")
+    deploy(keyed, target, **QUIET)
+    tags = {"skybook:stack": "skybook", "skybook:stage": "prod"}
+    extra = gateway().create_api_key(name="skybook-api-key", enabled=True, tags=tags)["id"]
+    with pytest.raises(DeployError) as raised:
+        plan(keyed, target)
+    assert str(raised.value).startswith("several API keys named skybook-api-key belong to")
+    assert extra in str(raised.value)
+    assert str(raised.value).endswith("with 'aws apigateway delete-api-key'")
