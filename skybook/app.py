@@ -15,6 +15,8 @@ from typing import Any
 from bootstrap import DeployError, Settings, Target, deploy, read_outputs
 from bootstrap.target import DEFAULT_REGION
 from sandbox.paths import Paths
+from skybook.contract import booking_request
+from skybook.errors import UserError
 
 
 def default_outputs() -> Path:
@@ -23,7 +25,7 @@ def default_outputs() -> Path:
     return Paths.from_env().home / "outputs.json"
 
 
-class AppError(Exception):
+class AppError(UserError):
     """Deploying or reading the app failed; the message says why."""
 
 
@@ -93,12 +95,8 @@ def describe_app(endpoint: str, outputs_file: Path | None = None) -> dict[str, A
 
 
 def example_booking(destination: str = "LHR") -> dict[str, Any]:
-    return {
-        "destination": destination,
-        "flightDate": datetime.now(UTC).date().isoformat(),
-        "numberOfSeats": 1,
-        "bookerEmail": "traveller@example.com",
-    }
+    today = datetime.now(UTC).date().isoformat()
+    return booking_request(destination, today, 1, "traveller@example.com")
 
 
 def print_welcome(endpoint: str, outputs: dict[str, Any]) -> None:

@@ -21,10 +21,7 @@ import botocore.exceptions
 from bootstrap import Target
 from bootstrap.target import DEFAULT_REGION
 from skybook.app import AppError
-
-FUNCTION_NAMES = ("bookFlight", "registerBooking", "sendBookingReceipt", "syncFlights")
-FLIGHT_PREFIX = "DESTINATION#"
-BOOKING_PREFIX = "BOOKING#"
+from skybook.contract import BOOKING_PREFIX, CONFIRMED, FLIGHT_PREFIX, booking_key, plain
 
 
 @dataclass(frozen=True)
@@ -132,7 +129,7 @@ class AppView:
                 .get_paginator("scan")
                 .paginate(TableName=self.table, ConsistentRead=True)
             )
-            return [_plain(item) for page in pages for item in page["Items"]]
+            return [plain(item) for page in pages for item in page["Items"]]
 
     def booking(self, booking_id: str) -> Booking | None:
         with self.friendly(f"table {self.table}"):
@@ -140,12 +137,12 @@ class AppView:
                 self.client("dynamodb")
                 .get_item(
                     TableName=self.table,
-                    Key={"PK": {"S": BOOKING_PREFIX + booking_id}, "SK": {"S": "BOOKING"}},
+                    Key=booking_key(booking_id),
                     ConsistentRead=True,
                 )
                 .get("Item")
             )
-        return _booking(_plain(item)) if item else None
+        return _booking(plain(item)) if item else None
 
     def clear_table(self) -> dict[str, int]:
         """Delete every item (flights and bookings); the table itself stays."""
@@ -194,15 +191,6 @@ class AppView:
         return sorted(newest, key=lambda e: int(e.get("timestamp", 0)))
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    """A DynamoDB item as plain values (numbers as int)."""
-    out: dict[str, Any] = {}
-    for key, typed in item.items():
-        kind, value = next(iter(typed.items()))
-        out[key] = int(value) if kind == "N" and value.lstrip("-").isdigit() else value
-    return out
-
-
 def _booking(item: dict[str, Any]) -> Booking:
     return Booking(
         id=str(item.get("bookingId", str(item.get("PK", ""))[len(BOOKING_PREFIX) :])),
@@ -239,7 +227,7 @@ def flights(outputs: dict[str, Any], endpoint: str | None) -> list[Flight]:
     confirmed = collections.Counter(
         (i.get("destination"), i.get("flightDate"))
         for i in items
-        if str(i.get("PK", "")).startswith(BOOKING_PREFIX) and i.get("status") == "CONFIRMED"
+        if str(i.get("PK", "")).startswith(BOOKING_PREFIX) and i.get("status") == CONFIRMED
     )
     result = []
     for item in items:

@@ -15,11 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from bootstrap import Target
 
 REGION = "us-east-1"
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (which no longer runs)."""
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
 
 
 @dataclass

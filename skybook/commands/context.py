@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from bootstrap import DeployError, read_outputs
+from bootstrap.target import DEFAULT_REGION
 from sandbox.runner import Sandbox, SandboxSettings
 from skybook.app import default_outputs
 from skybook.errors import CliError
+from skybook.httpclient import Unreachable, request
 
 NO_SANDBOX = "no sandbox is running: start one with ./scripts/up (or pass --endpoint URL)"
 
@@ -40,6 +40,17 @@ def add_options(parser: argparse.ArgumentParser, *, json_help: str | None = None
         f"(default: $SKYBOOK_OUTPUTS_FILE or {default_outputs()})",
     )
     parser.add_argument("--json", action="store_true", help=json_help or "JSON on stdout")
+
+
+def positive(text: str) -> int:
+    """An option's whole number >= 1 (argparse turns the error into a usage message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
 
 
 def sandbox_endpoint(explicit: str | None = None) -> str:
@@ -74,12 +85,10 @@ def _same_endpoint(a: str, b: str) -> bool:
 def answers(endpoint: str, timeout: float = 3.0) -> bool:
     """Whether anything LocalStack-like listens there (its health page)."""
     try:
-        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True  # something answers, just not that page
-    except (urllib.error.URLError, OSError, ValueError):
+        request(f"{endpoint}/_localstack/health", timeout=timeout)
+    except Unreachable:
         return False
+    return True  # even an error page: something answers
 
 
 @dataclass(frozen=True)
@@ -88,19 +97,33 @@ class AppContext:
     outputs: dict[str, Any]
     outputs_file: Path
 
+    @property
+    def region(self) -> str:
+        """Where the stack lives (its SES templates, for the inbox)."""
+        return str(self.outputs.get("region") or DEFAULT_REGION)
+
 
 def app_context(args: argparse.Namespace) -> AppContext:
     """The sandbox and the stack on it, or a one-line error saying what to do."""
     endpoint = sandbox_endpoint(getattr(args, "endpoint", None))
     path = outputs_path(getattr(args, "outputs_file", None))
+    return stack_on(endpoint, path, read_stack_outputs(path))
+
+
+def read_stack_outputs(path: Path) -> dict[str, Any]:
+    """The outputs file of a deploy, or a one-line error saying how to get one."""
     try:
-        outputs = read_outputs(path)
+        return read_outputs(path)
     except DeployError:
         raise CliError(
             f"the app is not deployed ({path} is missing): run 'skybook deploy'"
         ) from None
     except ValueError:
         raise CliError(f"{path} is not valid JSON: run 'skybook deploy' to rewrite it") from None
+
+
+def stack_on(endpoint: str, path: Path, outputs: dict[str, Any]) -> AppContext:
+    """``outputs`` (read from ``path``) if they describe a stack on ``endpoint``."""
     deployed_on = outputs.get("endpoint")
     if not deployed_on:
         raise CliError(

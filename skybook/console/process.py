@@ -17,8 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from sandbox.control import spawn_detached
-from skybook.console.server import ConsoleData, ConsoleError, ConsoleServer
+from skybook.console.data import ConsoleData
+from skybook.console.errors import ConsoleError
+from skybook.console.server import ConsoleServer
+from skybook.polling import poll
 
 RECORD = "console.json"
 LOG = "console.log"
@@ -54,29 +59,39 @@ def start_detached(
     command = [sys.executable, "-m", "skybook.cli", "console"]
     command += ["--endpoint", endpoint, "--outputs-file", str(outputs_file.resolve())]
     process = spawn_detached(command, log, port=port)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def serving() -> str | None:
         text = log.read_text(errors="replace")
         if match := _URL_LINE.search(text):
-            url = match.group(1)
-            (folder / RECORD).write_text(json.dumps({"pid": process.pid, "url": url}) + "\n")
-            return url
+            return match.group(1)
         if process.poll() is not None:
             lines = text.strip().splitlines() or [f"exit code {process.returncode}"]
             raise ConsoleError(lines[-1].removeprefix("skybook: "))
-        time.sleep(0.05)
-    process.kill()
-    process.wait()
-    raise ConsoleError(f"the console did not start within {timeout:.0f}s; see {log}")
+        return None
+
+    url = poll(serving, deadline=time.monotonic() + timeout, interval=0.05)
+    if url is None:
+        process.kill()
+        process.wait()
+        raise ConsoleError(f"the console did not start within {timeout:.0f}s; see {log}")
+    (folder / RECORD).write_text(json.dumps({"pid": process.pid, "url": url}) + "\n")
+    return url
+
+
+def _argv(pid: int) -> list[str]:
+    """The command line of a running process; [] for none (gone, a zombie, not ours to read)."""
+    if pid <= 0:
+        return []
+    try:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return []
 
 
 def _is_console(pid: int) -> bool:
     """Guards against a reused pid: only our own ``skybook.cli console`` is signalled."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"skybook.cli" in argv and b"console" in argv
+    argv = _argv(pid)
+    return "skybook.cli" in argv and "console" in argv
 
 
 def recorded_url(folder: Path) -> str | None:
@@ -92,11 +107,8 @@ def recorded_url(folder: Path) -> str | None:
 
 def _is_foreground_up(pid: int) -> bool:
     """The ``skybook up`` that serves the console in a thread (a reused pid is not)."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return any(arg.endswith(b"skybook") or arg == b"skybook.cli" for arg in argv) and b"up" in argv
+    argv = _argv(pid)
+    return any(arg.endswith("skybook") or arg == "skybook.cli" for arg in argv) and "up" in argv
 
 
 def stop_detached(folder: Path, timeout: float = 5.0) -> bool:
@@ -110,11 +122,12 @@ def stop_detached(folder: Path, timeout: float = 5.0) -> bool:
     if running:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _is_console(pid) and time.monotonic() < deadline:
+
+        def gone() -> bool:
             _reap(pid)
-            time.sleep(0.05)
-        if _is_console(pid):
+            return not _is_console(pid)
+
+        if not poll(gone, deadline=time.monotonic() + timeout, interval=0.05):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         _reap(pid)

@@ -7,7 +7,6 @@ Debian's Chromium driven by Playwright (``./scripts/install-browser`` puts it in
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from skybook.console.server import ConsoleData, ConsoleServer, console_port
+from skybook.console import ConsoleData, ConsoleServer
+from tests.conftest import pid_alive
+from tests.console_api import call
 from tests.e2e.conftest import App, unique_date, unique_email, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,30 +30,6 @@ def console(app: App) -> Iterator[ConsoleServer]:
         yield server
     finally:
         server.stop()
-
-
-def call(
-    server: ConsoleServer,
-    path: str,
-    body: dict[str, Any] | bytes | None = None,
-    *,
-    content_type: str = "application/json",
-    host: str | None = None,
-) -> tuple[int, Any, dict[str, str]]:
-    """One console request: status, parsed JSON (or text), headers."""
-    data = json.dumps(body).encode() if isinstance(body, dict) else body
-    request = urllib.request.Request(server.url.rstrip("/") + path, data=data)
-    if data is not None:
-        request.add_header("Content-Type", content_type)
-    if host is not None:
-        request.add_header("Host", host)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, raw, headers = response.status, response.read(), response.headers
-    except urllib.error.HTTPError as error:
-        status, raw, headers = error.code, error.read(), error.headers
-    is_json = headers.get("Content-Type", "").startswith("application/json")
-    return status, json.loads(raw) if is_json else raw.decode(), dict(headers.items())
 
 
 # --- the JSON API ------------------------------------------------------------------------
@@ -159,46 +136,6 @@ def test_page_and_assets_are_served_self_contained(console: ConsoleServer) -> No
         total += len(text)
     assert "http://" not in html and "https://" not in html
     assert total < 60_000, f"the page grew to {total} bytes"
-
-
-def test_console_binds_loopback_only_and_reports_a_taken_port() -> None:
-    server = ConsoleServer(ConsoleData("http://127.0.0.1:9", {"functions": {}}), port=0)
-    try:
-        assert server.url.startswith("http://127.0.0.1:")
-        with pytest.raises(Exception, match=f"console port {server.port} .* already in use"):
-            ConsoleServer(ConsoleData("http://127.0.0.1:9", {}), port=server.port)
-    finally:
-        server.stop()
-
-
-def test_console_says_when_the_sandbox_is_down_or_the_app_missing(tmp_path: Path) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    outputs = {"endpoint": dead, "tableName": "t", "stack": "s", "functions": {"bookFlight": "b"}}
-    with ConsoleServer(ConsoleData(dead, outputs), port=0) as server:
-        status, body, _ = call(server, "/api/flights")
-        assert status == 502 and f"no sandbox answers at {dead}" in body["error"]
-        status, body, _ = call(server, "/api/inbox")
-        assert status == 502 and "no sandbox answers" in body["error"]
-    missing = tmp_path / "outputs.json"
-    with ConsoleServer(ConsoleData(None, outputs_file=missing), port=0) as server:
-        status, body, _ = call(server, "/api/flights")
-        assert status == 503 and "not deployed" in body["error"]
-        assert call(server, "/api/info")[1]["deployed"] is False
-        missing.write_text(json.dumps(outputs))  # a deploy writes it: picked up, no restart
-        assert call(server, "/api/info")[1]["deployed"] is True
-
-
-def test_console_port_flag_then_env_then_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SKYBOOK_CONSOLE_PORT", raising=False)
-    assert console_port() == 4580
-    monkeypatch.setenv("SKYBOOK_CONSOLE_PORT", "4999")
-    assert console_port() == 4999
-    assert console_port(5000) == 5000
-    monkeypatch.setenv("SKYBOOK_CONSOLE_PORT", "x")
-    with pytest.raises(Exception, match="SKYBOOK_CONSOLE_PORT"):
-        console_port()
 
 
 # --- the page in a real browser ------------------------------------------------------------
@@ -335,21 +272,7 @@ def test_detached_console_serves_until_stopped(app: App, tmp_path: Path) -> None
         stopped = process.stop_detached(folder)
     assert stopped
     assert not (folder / process.RECORD).exists()
-    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+    assert not pid_alive(pid)
     assert process.stop_detached(folder) is False
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url + "api/info", timeout=5)
-
-
-def test_detached_console_reports_a_taken_port(tmp_path: Path) -> None:
-    from skybook.console import process
-
-    outputs_file = tmp_path / "outputs.json"
-    outputs_file.write_text("{}")
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        with pytest.raises(Exception, match=f"console port {port} .* already in use"):
-            process.start_detached("http://127.0.0.1:9", outputs_file, port, tmp_path / "s")
-    assert not (tmp_path / "s" / process.RECORD).exists()

@@ -6,9 +6,10 @@ emoji, NUL), markup, missing and extra fields, oversize bodies, wrong content ty
 methods. The functions' own validator (``functions/common/validation.py``) is the oracle for
 what each answer must be, exactly; payloads it would accept are skipped, so the fuzz never
 books. The fuzz payloads target real flights (seeded here), so "nothing written" is not
-just "no such flight": the last test proves no booking, seat change or ``flightBooked``
-event came of it. Then the second line of defence: markup put straight on the bus never
-reaches an email, and the inbox renderer escapes what it shows.
+just "no such flight": the last of them proves no booking, seat change, email or
+``flightBooked`` event came of it (sending one request of each kind itself, so that it
+means something when run alone). Then the second line of defence: markup put straight on
+the bus never reaches an email, and the inbox renderer escapes what it shows.
 """
 
 from __future__ import annotations
@@ -418,13 +419,40 @@ def _flight_booked_events(app: App, since_ms: int) -> list[dict[str, Any]]:
     return [e for e in events if e.get("detail-type") == "flightBooked"]
 
 
-def test_zz_the_fuzz_wrote_nothing(app: App, fuzz: Fuzz) -> None:
-    """Runs last in this file: no booking, seat change or flightBooked event came of the fuzz.
+def _one_of_each_kind(fuzz: Fuzz) -> list[tuple[bytes, str | None]]:
+    """A hostile request of each kind the fuzz sends (body, content type), each for a real
+    fuzz flight and each one the validator refuses."""
+    destination, flight_date = fuzz.flights[0]
+    valid = {
+        "destination": destination,
+        "flightDate": flight_date,
+        "numberOfSeats": 1,
+        "bookerEmail": fuzz.email,
+    }
+    as_json = "application/json"
+    return [
+        (json.dumps({**valid, "numberOfSeats": 0}).encode(), as_json),  # a wrong value
+        (json.dumps({**valid, "destination": MARKUP[0]}).encode(), as_json),  # markup
+        (json.dumps({**valid, "status": "CONFIRMED"}).encode(), as_json),  # an extra field
+        (json.dumps(valid).encode()[:-1], as_json),  # malformed JSON
+        (json.dumps(valid).encode(), "text/plain"),  # a wrong content type
+        (_valid_body(fuzz, MAX_BODY_BYTES + 1), as_json),  # too large, though valid
+    ]
 
-    A valid sentinel booking made now shows that the event log works and is caught up.
+
+def test_hostile_requests_change_nothing(app: App, fuzz: Fuzz) -> None:
+    """No booking, seat change, email or flightBooked event comes of a hostile request.
+
+    Sends one request of each kind itself, so it checks something when run alone; it comes
+    last in the module, so in a module run it also covers every fuzz test's requests above
+    (they all aim at the same flights, from the same address). A valid sentinel booking
+    made afterwards shows that the event log works and is caught up.
     """
     if "eventLogGroup" not in app.outputs:
         pytest.skip("the stack was deployed without the event log")
+    for body, content_type in _one_of_each_kind(fuzz):
+        assert expected(body, content_type) is not None, body
+        assert_client_error(send(app, fuzz, body, content_type))
     sentinel_date, sentinel_email = unique_date(), unique_email("sentinel")
     app.seed_flight("AMS", sentinel_date, 1)
     accepted = app.book("AMS", sentinel_date, 1, sentinel_email)
@@ -579,7 +607,7 @@ def test_markup_in_the_event_is_ignored_for_the_stored_booking(app: App) -> None
 def test_deployed_templates_escape_markup_when_rendered(app: App) -> None:
     """Third line: SES (and our inbox renderer) HTML-escape ``{{name}}``; no template uses the
     raw ``{{{name}}}`` form, so even markup in template data would show as text."""
-    inbox = pytest.importorskip("skybook.inbox")
+    handlebars = pytest.importorskip("skybook.handlebars")
     ses = app.sandbox.client("ses")
     data = {
         "destination": "<script>alert(1)</script>",
@@ -592,8 +620,8 @@ def test_deployed_templates_escape_markup_when_rendered(app: App) -> None:
         template = ses.get_template(TemplateName=name)["Template"]
         html = template.get("HtmlPart", "")
         assert "{{{" not in html and "{{&" not in html, name
-        rendered = inbox.render(
-            inbox.Template(name, template["SubjectPart"], html, template.get("TextPart")), data
+        rendered = handlebars.render(
+            handlebars.Template(name, template["SubjectPart"], html, template.get("TextPart")), data
         )
         assert rendered.html is not None
         assert "<script" not in rendered.html and "<img" not in rendered.html, name

@@ -16,10 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port
-from tests.conftest import SandboxUnderTest
+from skybook.polling import poll
+from tests.conftest import SandboxUnderTest, pid_alive
+from tests.e2e.conftest import wait_for
 
 pytestmark = pytest.mark.sandbox
 REPO = Path(__file__).resolve().parents[2]
@@ -146,8 +149,8 @@ def _kinds(pids: list[int]) -> set[str]:
     kinds = set()
     for pid in pids:
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
             continue
         if "localstack.runtime.main" in cmdline:
             kinds.add("localstack")
@@ -159,22 +162,11 @@ def _kinds(pids: list[int]) -> set[str]:
 
 
 def _running(pids: list[int]) -> list[int]:
-    """The pids that still run (a zombie no longer does)."""
-    alive = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            alive.append(pid)
-    return alive
+    return [pid for pid in pids if pid_alive(pid)]
 
 
 def _wait_gone(pids: list[int], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while _running(pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    poll(lambda: not _running(pids), deadline=time.monotonic() + timeout, interval=0.1)
     assert _running(pids) == [], _kinds(_running(pids))
 
 
@@ -183,13 +175,11 @@ def _sandbox_env(name: str, port: int) -> dict[str, str]:
 
 
 def _wait_record(sandbox: Sandbox, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ready() -> dict[str, Any] | None:
         record = sandbox.record()
-        if record is not None and record.get("ready"):
-            return record
-        time.sleep(0.1)
-    raise AssertionError(f"sandbox not ready; see {sandbox.log_file}")
+        return record if record is not None and record.get("ready") else None
+
+    return wait_for(ready, timeout=timeout, what=f"the sandbox to be ready; see {sandbox.log_file}")
 
 
 def test_detached_up_then_down_leaves_nothing() -> None:

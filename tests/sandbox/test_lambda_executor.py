@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -28,7 +27,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import REGION, SandboxUnderTest
+from skybook import polling
+from tests.conftest import REGION, SandboxUnderTest, pid_alive
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -74,14 +74,8 @@ def _zip(files: dict[str, str]) -> bytes:
 
 def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    failure = AssertionError(f"timed out waiting for {what}")
+    return polling.wait_for(check, timeout=timeout, interval=0.05, error=failure)
 
 
 @pytest.fixture
@@ -132,15 +126,6 @@ def invoke(
     """Synchronous invoke: (decoded payload, raw response)."""
     response = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode(), **kwargs)
     return json.loads(response["Payload"].read()), response
-
-
-def pid_alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 INFO = """

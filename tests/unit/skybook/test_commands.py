@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from skybook.appdata import LogLine
-from skybook.commands import app
+from skybook.commands import logs, views
 
 
 def line(message: str, timestamp: int = 1_795_755_502_111, id_: str = "e1") -> LogLine:
@@ -16,7 +16,7 @@ def line(message: str, timestamp: int = 1_795_755_502_111, id_: str = "e1") -> L
 
 
 def test_a_json_log_line_shows_level_message_and_fields_at_the_time_it_was_written() -> None:
-    text = app._log_text(
+    text = views.log_text(
         line(
             json.dumps(
                 {
@@ -40,9 +40,9 @@ def test_a_json_log_line_shows_level_message_and_fields_at_the_time_it_was_writt
 
 def test_a_plain_log_line_uses_cloudwatchs_time_and_a_traceback_is_indented() -> None:
     assert (
-        app._log_text(line("START RequestId: x")) == "2026-11-27 04:58:22.111  START RequestId: x"
+        views.log_text(line("START RequestId: x")) == "2026-11-27 04:58:22.111  START RequestId: x"
     )
-    text = app._log_text(
+    text = views.log_text(
         line(json.dumps({"level": "ERROR", "message": "boom", "traceback": "Trace\n  at x"}))
     )
     assert text.splitlines()[1:] == ["    Trace", "      at x"]
@@ -73,7 +73,7 @@ def test_an_event_line_names_source_type_booking_and_what_happened() -> None:
             "LHR  2026-12-01  2 seat(s)  a@example.com  REJECTED  Not enough seats for this flight",
         ]
     )
-    assert app._event_text(event) == expected
+    assert views.event_text(event) == expected
 
 
 def test_follow_shows_each_item_once_and_ctrl_c_is_success(
@@ -96,8 +96,8 @@ def test_follow_shows_each_item_once_and_ctrl_c_is_success(
         asked.append(since)
         return batches[len(asked) - 1]
 
-    monkeypatch.setattr(app.time, "sleep", fake_sleep)
-    code = app._follow(
+    monkeypatch.setattr(logs.time, "sleep", fake_sleep)
+    code = logs.follow(
         fetch, lambda i: str(i["k"]), lambda i: int(i["t"]), lambda i: shown.append(i["k"])
     )
     assert code == 0

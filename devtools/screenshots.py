@@ -19,7 +19,7 @@ from typing import Any
 from sandbox.paths import REPO_ROOT
 from sandbox.runner import temporary_sandbox
 from skybook.app import deploy_app
-from skybook.console.server import ConsoleData, ConsoleServer
+from skybook.console import ConsoleData, ConsoleServer
 
 CHROMIUM = "/usr/bin/chromium"
 # Offline and quiet: no component updates, sync or background fetches.

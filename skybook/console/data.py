@@ -1,0 +1,144 @@
+"""What the console shows and does, read from the sandbox on every call (no cache).
+
+The sandbox is the truth, and one person polling every two seconds costs a handful of small
+AWS calls. Each method is one view of the page (info, flights, bookings, inbox, events,
+logs) or its one action (book, through the app's real API); :mod:`skybook.console.server`
+only turns them into HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from bootstrap import read_outputs
+from bootstrap.target import DEFAULT_REGION
+from skybook import appdata, inbox
+from skybook.console.errors import ApiError
+from skybook.httpclient import Unreachable, post_json
+
+BOOK_TIMEOUT = 30.0
+
+
+class ConsoleData:
+    """The app's views for the page, read from the sandbox on every call.
+
+    ``outputs`` are the stack outputs; with ``outputs_file`` they are re-read whenever the
+    file changes, so a redeploy shows without restarting the console.
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        outputs: dict[str, Any] | None = None,
+        outputs_file: str | Path | None = None,
+    ):
+        self._endpoint = endpoint.rstrip("/") if endpoint else None
+        self._outputs = outputs
+        self._file = Path(outputs_file) if outputs_file is not None else None
+        self._mtime: float | None = None
+        self._lock = threading.Lock()
+
+    def outputs(self) -> dict[str, Any]:
+        if self._file is not None:
+            self._reload()
+        if not self._outputs:
+            raise ApiError(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "the app is not deployed on this sandbox: ./scripts/up deploys it",
+            )
+        return self._outputs
+
+    def _reload(self) -> None:
+        assert self._file is not None
+        try:
+            mtime = self._file.stat().st_mtime
+        except OSError:
+            return
+        with self._lock:
+            if mtime != self._mtime:
+                with contextlib.suppress(OSError, ValueError):
+                    self._outputs = read_outputs(self._file)
+                    self._mtime = mtime
+
+    @property
+    def endpoint(self) -> str:
+        if self._endpoint:
+            return self._endpoint
+        return str(self.outputs()["endpoint"]).rstrip("/")
+
+    # --- the views ------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        try:
+            outputs = self.outputs()
+        except ApiError as error:
+            return {"deployed": False, "endpoint": self._endpoint, "message": error.message}
+        return {
+            "deployed": True,
+            "endpoint": self.endpoint,
+            "stack": outputs.get("stack"),
+            "region": outputs.get("region"),
+            "bookFlightUrl": outputs.get("bookFlightUrl"),
+            "senderEmail": outputs.get("senderEmail"),
+            "functions": sorted(outputs.get("functions") or {}),
+        }
+
+    def flights(self) -> Any:
+        return appdata.flights(self.outputs(), self.endpoint)
+
+    def bookings(self, destination: str | None = None, flight_date: str | None = None) -> Any:
+        return appdata.bookings(
+            self.outputs(), self.endpoint, destination=destination, date=flight_date
+        )
+
+    def inbox(self, to: str | None = None) -> Any:
+        try:  # templates live in the stack's region; before a deploy there are none anyway
+            region = str(self.outputs().get("region") or DEFAULT_REGION)
+        except ApiError:
+            region = DEFAULT_REGION
+        return inbox.fetch_emails(self.endpoint, to=to, region=region)
+
+    def events(self, since_ms: int | None = None, limit: int = 100) -> Any:
+        return appdata.events(self.outputs(), self.endpoint, since_ms=since_ms, limit=limit)
+
+    def logs(
+        self,
+        function: str,
+        booking_id: str | None = None,
+        since_ms: int | None = None,
+        limit: int = 200,
+    ) -> Any:
+        known = self.outputs().get("functions") or {}
+        if function not in known:
+            raise ApiError(
+                HTTPStatus.BAD_REQUEST,
+                f"unknown function {function!r}; one of: {', '.join(sorted(known))}",
+            )
+        return appdata.function_logs(
+            self.outputs(),
+            self.endpoint,
+            function,
+            booking_id=booking_id,
+            since_ms=since_ms,
+            limit=limit,
+        )
+
+    def book(self, body: bytes) -> tuple[int, Any]:
+        """POST ``body`` to the app's real API; its status and answer, as the page shows them."""
+        url = self.outputs().get("bookFlightUrl")
+        if not url:
+            raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "the stack has no bookFlightUrl")
+        try:
+            answer = post_json(str(url), body, timeout=BOOK_TIMEOUT)
+        except Unreachable as error:
+            raise ApiError(
+                HTTPStatus.BAD_GATEWAY, f"the app's API did not answer at {url}: {error.reason}"
+            ) from None
+        try:
+            payload = answer.json()
+        except ValueError:
+            payload = {"message": answer.text}
+        return answer.status, payload
