@@ -123,16 +123,25 @@ def stop_detached(folder: Path, timeout: float = 5.0) -> bool:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
 
-        def gone() -> bool:
+        def ended() -> bool:
             _reap(pid)
-            return not _is_console(pid)
+            return not _runs(pid)
 
-        if not poll(gone, deadline=time.monotonic() + timeout, interval=0.05):
+        if not poll(ended, deadline=time.monotonic() + timeout, interval=0.05) and _is_console(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         _reap(pid)
     path.unlink(missing_ok=True)
     return running
+
+
+def _runs(pid: int) -> bool:
+    """Whether it still runs: it exists and is not a zombie. (A process's command line is gone
+    while it exits, so :func:`_is_console` alone would call it stopped too early.)"""
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
 
 
 def _reap(pid: int) -> None:
