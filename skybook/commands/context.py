@@ -4,6 +4,7 @@ The endpoint is ``--endpoint``, else ``$SKYBOOK_ENDPOINT``, else the running san
 record (the one ``up`` started, or ``$SKYBOOK_SANDBOX``'s). The stack is described by the
 outputs file: ``--outputs-file``, else ``$SKYBOOK_OUTPUTS_FILE``, else ``.skybook/outputs.json`` in
 the repo (what ``up`` and ``deploy`` write). Tests point both at their own sandbox this way.
+The load tool aimed at a running sandbox (``skybook.load``) decides through here too.
 """
 
 from __future__ import annotations

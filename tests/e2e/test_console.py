@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from devtools.screenshots import fill_form, launch
 from skybook.console import ConsoleData, ConsoleServer
 from tests.conftest import pid_alive
 from tests.console_api import call
@@ -149,8 +150,6 @@ def browser() -> Iterator[Any]:
         pytest.skip("playwright is not installed: .venv/bin/pip install -e '.[dev]'")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no {CHROMIUM}: ./scripts/install-browser installs Debian's chromium")
-    from skybook.console.screenshots import launch
-
     with sync_playwright() as playwright:
         chromium = launch(playwright)
         try:
@@ -181,14 +180,6 @@ def page(browser: Any, console: ConsoleServer) -> Iterator[Any]:
         assert errors == [], errors
     finally:
         context.close()
-
-
-def fill_form(page: Any, destination: str, flight_date: str, seats: int, email: str) -> None:
-    page.fill("#destination", destination)
-    page.fill("#flightDate", flight_date)
-    page.fill("#numberOfSeats", str(seats))
-    page.fill("#bookerEmail", email)
-    page.click("#book-button")
 
 
 @pytest.mark.sandbox
