@@ -7,8 +7,6 @@ Debian's Chromium driven by Playwright (``./scripts/install-browser`` puts it in
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import pytest
 
 from devtools.screenshots import fill_form, launch
 from skybook.console import ConsoleData, ConsoleServer
+from skybook.httpclient import Unreachable, request
 from tests.conftest import pid_alive
 from tests.console_api import call
 from tests.e2e.conftest import App, unique_date, unique_email, wait_for
@@ -257,13 +256,13 @@ def test_detached_console_serves_until_stopped(app: App, tmp_path: Path) -> None
         assert url.startswith("http://127.0.0.1:")
         assert process.recorded_url(folder) == url
         pid = json.loads((folder / process.RECORD).read_text())["pid"]
-        with urllib.request.urlopen(url + "api/info", timeout=10) as response:
-            assert json.load(response)["bookFlightUrl"] == app.outputs["bookFlightUrl"]
+        info = request(url + "api/info", timeout=10).json()
+        assert info["bookFlightUrl"] == app.outputs["bookFlightUrl"]
     finally:
         stopped = process.stop_detached(folder)
     assert stopped
     assert not (folder / process.RECORD).exists()
     assert not pid_alive(pid)
     assert process.stop_detached(folder) is False
-    with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(url + "api/info", timeout=5)
+    with pytest.raises(Unreachable):
+        request(url + "api/info", timeout=5)
