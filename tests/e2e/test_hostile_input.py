@@ -15,31 +15,24 @@ the bus never reaches an email, and the inbox renderer escapes what it shows.
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
-
-from skybook.contract import BOOKING_TYPE, booking_key
-from skybook.httpclient import request
-from tests.e2e.conftest import App, Response, unique_date, unique_email, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "functions") not in sys.path:
-    sys.path.insert(0, str(ROOT / "functions"))
-
-from common.validation import (  # noqa: E402
+from common.validation import (
     MAX_BODY_BYTES,
     REQUEST_FIELDS,
     ValidationError,
     parse_booking_request,
 )
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from skybook.contract import BOOKING_TYPE, booking_key, booking_request
+from skybook.httpclient import request
+from tests.e2e.conftest import App, Response, unique_date, unique_email, wait_for
 
 pytestmark = pytest.mark.sandbox
 
@@ -92,6 +85,11 @@ class Fuzz:
     @property
     def email(self) -> str:
         return f"fuzz-{self.token}@example.com"
+
+    def valid(self, flight: int = 0) -> dict[str, Any]:
+        """A valid booking of one seat on one of the fuzz flights (never sent as it is)."""
+        destination, flight_date = self.flights[flight]
+        return booking_request(destination, flight_date, 1, self.email)
 
 
 @pytest.fixture(scope="module")
@@ -159,12 +157,7 @@ hostile_value = st.one_of(
 def invalid_payloads(draw: st.DrawFn, fuzz: Fuzz) -> dict[str, Any]:
     """A booking for a real fuzz flight, then broken: fields replaced, dropped or added."""
     destination, flight_date = draw(st.sampled_from(fuzz.flights))
-    payload: dict[str, Any] = {
-        "destination": destination,
-        "flightDate": flight_date,
-        "numberOfSeats": draw(st.integers(1, SEATS)),
-        "bookerEmail": fuzz.email,
-    }
+    payload = booking_request(destination, flight_date, draw(st.integers(1, SEATS)), fuzz.email)
     for name in draw(st.sets(st.sampled_from(REQUEST_FIELDS), max_size=3)):
         payload[name] = draw(hostile_value)
     for name in draw(st.sets(st.sampled_from(REQUEST_FIELDS), max_size=2)):
@@ -211,22 +204,9 @@ malformed_bodies = st.one_of(
 
 def test_fuzz_flights_are_bookable(app: App, fuzz: Fuzz) -> None:
     """The fuzz aims at real flights: a valid request for one would be accepted (not sent)."""
-    for destination, flight_date in fuzz.flights:
+    for index, (destination, flight_date) in enumerate(fuzz.flights):
         assert app.seats(destination, flight_date) == SEATS
-        assert (
-            expected(
-                json.dumps(
-                    {
-                        "destination": destination,
-                        "flightDate": flight_date,
-                        "numberOfSeats": 1,
-                        "bookerEmail": fuzz.email,
-                    }
-                ).encode(),
-                "application/json",
-            )
-            is None
-        )
+        assert expected(json.dumps(fuzz.valid(index)).encode(), "application/json") is None
 
 
 @fuzz_settings(80)
@@ -284,15 +264,7 @@ def test_malformed_bodies_are_refused(app: App, fuzz: Fuzz, body: bytes) -> None
     )
 )
 def test_wrong_content_types_get_415(app: App, fuzz: Fuzz, content_type: str) -> None:
-    destination, flight_date = fuzz.flights[0]
-    body = json.dumps(
-        {
-            "destination": destination,
-            "flightDate": flight_date,
-            "numberOfSeats": 1,
-            "bookerEmail": fuzz.email,
-        }
-    ).encode()
+    body = json.dumps(fuzz.valid(0)).encode()
     error = expected(body, content_type)
     assume(error is not None)  # e.g. "application/json; charset=x" is fine
     assert error is not None and error.status == 415
@@ -339,15 +311,7 @@ def test_deeply_nested_json_is_refused(app: App, fuzz: Fuzz, body: bytes) -> Non
 
 def _valid_body(fuzz: Fuzz, size: int) -> bytes:
     """A valid booking for a fuzz flight, padded with JSON whitespace to ``size`` bytes."""
-    destination, flight_date = fuzz.flights[1]
-    body = json.dumps(
-        {
-            "destination": destination,
-            "flightDate": flight_date,
-            "numberOfSeats": 1,
-            "bookerEmail": fuzz.email,
-        }
-    ).encode()
+    body = json.dumps(fuzz.valid(1)).encode()
     return body[:-1] + b" " * (size - len(body)) + b"}"
 
 
@@ -417,13 +381,7 @@ def _flight_booked_events(app: App, since_ms: int) -> list[dict[str, Any]]:
 def _one_of_each_kind(fuzz: Fuzz) -> list[tuple[bytes, str | None]]:
     """A hostile request of each kind the fuzz sends (body, content type), each for a real
     fuzz flight and each one the validator refuses."""
-    destination, flight_date = fuzz.flights[0]
-    valid = {
-        "destination": destination,
-        "flightDate": flight_date,
-        "numberOfSeats": 1,
-        "bookerEmail": fuzz.email,
-    }
+    valid = fuzz.valid(0)
     as_json = "application/json"
     return [
         (json.dumps({**valid, "numberOfSeats": 0}).encode(), as_json),  # a wrong value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -12,7 +13,7 @@ import sys
 import time
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -206,52 +207,48 @@ def test_detached_up_then_down_leaves_nothing() -> None:
     assert _cli("down", env=env).stdout.strip() == "no sandbox was running"
 
 
-def test_ctrl_c_on_foreground_up_stops_everything() -> None:
-    port = free_port()
-    name = f"test-fg-{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "skybook.cli", "up", "--no-deploy", "--no-console"],
-        cwd=REPO,
-        env=_sandbox_env(name, port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+@contextlib.contextmanager
+def _owner(
+    command: list[str], name: str, port: int, **popen: Any
+) -> Iterator[tuple[subprocess.Popen[bytes], list[int]]]:
+    """A process that owns a sandbox (``up``, ``sandbox serve``), once its sandbox is ready and
+    runs a function; with the owner's process and the sandbox's pids. Killed if left running."""
+    proc = subprocess.Popen(command, cwd=REPO, **popen)
     try:
         sandbox = Sandbox(SandboxSettings(name=name, port=port))
         _wait_record(sandbox)
         _start_function_process(sandbox.endpoint)
-        pids = sandbox.pids()
+        yield proc, sandbox.pids()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_ctrl_c_on_foreground_up_stops_everything() -> None:
+    port = free_port()
+    name = f"test-fg-{port}"
+    up = [sys.executable, "-m", "skybook.cli", "up", "--no-deploy", "--no-console"]
+    output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+    with _owner(up, name, port, env=_sandbox_env(name, port), **output) as (proc, pids):
         assert {"localstack", "java", "function"} <= _kinds(pids)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
         _wait_gone(pids)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
 
 
 def test_killed_owner_takes_the_sandbox_with_it() -> None:
     """A test run or ``up`` killed with SIGKILL (no cleanup code runs) leaves nothing."""
     port = free_port()
     name = f"test-kill-{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--name", name, "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    serve = [sys.executable, "-m", "sandbox", "serve", "--name", name, "--port", str(port)]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     try:
-        sandbox = Sandbox(SandboxSettings(name=name, port=port))
-        _wait_record(sandbox)
-        _start_function_process(sandbox.endpoint)
-        pids = sandbox.pids()
-        assert {"localstack", "function"} <= _kinds(pids)
-        proc.kill()
-        proc.wait(timeout=10)
-        _wait_gone(pids, timeout=30)
-    finally:
-        if proc.poll() is None:
+        with _owner(serve, name, port, **quiet) as (proc, pids):
+            assert {"localstack", "function"} <= _kinds(pids)
             proc.kill()
+            proc.wait(timeout=10)
+            _wait_gone(pids, timeout=30)
+    finally:
         Sandbox(SandboxSettings(name=name, port=port)).stop()
 
 

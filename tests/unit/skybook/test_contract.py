@@ -1,7 +1,7 @@
 """The kit's copy of the app contract (skybook/contract.py) equals the functions' own.
 
 ``functions/common`` ships alone in every function's zip, so the kit cannot import it at
-run time; this test can, the way a zip sees it (``functions/`` on ``sys.path``).
+run time; this test can, the way a zip sees it (``functions/`` is on the tests' path).
 """
 
 from __future__ import annotations
@@ -9,18 +9,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from common import config, store, validation
 
 from skybook import contract
 
 FUNCTIONS = Path(__file__).resolve().parents[3] / "functions"
-if str(FUNCTIONS) not in sys.path:
-    sys.path.insert(0, str(FUNCTIONS))
-
-from common import config, store, validation  # noqa: E402
 
 
 def test_the_table_keys_and_item_values_are_the_functions() -> None:
