@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bootstrap import DeployError, Settings, Target, deploy, read_outputs
+from bootstrap import outputs as read_stack_outputs
 from bootstrap.target import DEFAULT_REGION
 from sandbox.paths import Paths
 from skybook.contract import booking_request
@@ -62,6 +63,15 @@ def deploy_app(
     if seed:
         seed_flights(target, result.outputs)
     return result.outputs
+
+
+def app_outputs(endpoint: str) -> dict[str, Any]:
+    """The outputs of the app someone else deployed there (the compose hook, say), read back
+    from the stack and written to the outputs file, so every command finds it."""
+    try:
+        return read_stack_outputs(sandbox_settings(), Target.local(endpoint))
+    except DeployError as error:
+        raise AppError(str(error)) from error
 
 
 def seed_flights(target: Target, outputs: dict[str, Any]) -> dict[str, Any]:
