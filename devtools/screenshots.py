@@ -92,7 +92,7 @@ def take(images: Path) -> None:
     with temporary_sandbox("screenshots") as sandbox, tempfile.TemporaryDirectory() as tmp:
         print(f"==> sandbox on {sandbox.endpoint}", file=sys.stderr)
         outputs = deploy_app(sandbox.endpoint, outputs_file=Path(tmp) / "outputs.json", quiet=True)
-        server = ConsoleServer(ConsoleData(sandbox.endpoint, outputs), port=0).start()
+        server = ConsoleServer(ConsoleData(sandbox.endpoint, outputs=outputs), port=0).start()
         try:
             shoot(server.url, images)
         finally:

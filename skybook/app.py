@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bootstrap import DeployError, Settings, Target, deploy, read_outputs
-from bootstrap import outputs as read_stack_outputs
+from bootstrap import DeployError, Settings, Target, deploy, stack_outputs
 from bootstrap.target import DEFAULT_REGION
 from sandbox.paths import Paths
 from skybook.contract import booking_request
@@ -65,11 +64,11 @@ def deploy_app(
     return result.outputs
 
 
-def app_outputs(endpoint: str) -> dict[str, Any]:
-    """The outputs of the app someone else deployed there (the compose hook, say), read back
-    from the stack and written to the outputs file, so every command finds it."""
+def app_outputs(endpoint: str, stack: str = "skybook") -> dict[str, Any]:
+    """The outputs of the app deployed there (by ``up``, the compose hook or anyone), read
+    from the stack itself."""
     try:
-        return read_stack_outputs(sandbox_settings(), Target.local(endpoint))
+        return stack_outputs(Target.local(endpoint), stack)
     except DeployError as error:
         raise AppError(str(error)) from error
 
@@ -85,15 +84,12 @@ def seed_flights(target: Target, outputs: dict[str, Any]) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
-def describe_app(endpoint: str, outputs_file: Path | None = None) -> dict[str, Any]:
-    """The app's outputs if it was deployed to this endpoint, for ``status``."""
-    outputs_file = outputs_file or default_outputs()
+def describe_app(endpoint: str) -> dict[str, Any]:
+    """The app on this endpoint, as its stack describes itself, for ``status``."""
     try:
-        outputs = read_outputs(outputs_file)
-    except (OSError, ValueError, DeployError):
+        outputs = app_outputs(endpoint)
+    except AppError:
         return {"deployed": False, "lines": ["app: not deployed (./scripts/up deploys it)"]}
-    if outputs.get("endpoint") != endpoint:
-        return {"deployed": False, "lines": ["app: not deployed on this sandbox"]}
     return {
         "deployed": True,
         "outputs": outputs,

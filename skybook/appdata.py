@@ -76,11 +76,10 @@ class LogLine:
 class AppView:
     """Clients for one deployed stack; cheap to keep, costly (boto3) to build often."""
 
-    def __init__(self, endpoint: str | None, outputs: dict[str, Any]) -> None:
-        self.endpoint = endpoint
+    def __init__(self, target: Target, outputs: dict[str, Any]) -> None:
+        self.target = target
+        self.endpoint = target.endpoint
         self.outputs = outputs
-        region = str(outputs.get("region") or DEFAULT_REGION)
-        self.target = Target(endpoint=endpoint, region=region)
         self._lock = threading.Lock()
 
     def client(self, service: str) -> Any:
@@ -109,8 +108,7 @@ class AppView:
         try:
             yield
         except botocore.exceptions.EndpointConnectionError:
-            where = self.endpoint or "AWS"
-            raise AppError(f"no sandbox answers at {where}: start one with ./scripts/up") from None
+            raise AppError(self.target.unreachable_message()) from None
         except botocore.exceptions.ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ResourceNotFoundException":
@@ -205,25 +203,30 @@ def _booking(item: dict[str, Any]) -> Booking:
     )
 
 
-_views: dict[tuple[str | None, str], AppView] = {}
+_views: dict[tuple[str, str], AppView] = {}
 _views_lock = threading.Lock()
 
 
-def view(outputs: dict[str, Any], endpoint: str | None) -> AppView:
-    """A cached :class:`AppView` per endpoint and stack (the console polls often)."""
-    key = (endpoint, json.dumps(outputs, sort_keys=True))
+def view(outputs: dict[str, Any], target: Target) -> AppView:
+    """A cached :class:`AppView` per target and stack (the console polls often)."""
+    key = (target.describe(), json.dumps(outputs, sort_keys=True))
     with _views_lock:
         if key not in _views:
-            _views[key] = AppView(endpoint, outputs)
+            _views[key] = AppView(target, outputs)
         return _views[key]
+
+
+def local(endpoint: str, outputs: dict[str, Any]) -> Target:
+    """The target of a stack on a LocalStack endpoint, in the stack's region."""
+    return Target.local(endpoint, str(outputs.get("region") or DEFAULT_REGION))
 
 
 # --- the public API ------------------------------------------------------------------------
 
 
-def flights(outputs: dict[str, Any], endpoint: str | None) -> list[Flight]:
+def flights(outputs: dict[str, Any], target: Target) -> list[Flight]:
     """Every flight with its seats left and confirmed bookings, by date then destination."""
-    items = view(outputs, endpoint).items()
+    items = view(outputs, target).items()
     confirmed = collections.Counter(
         (i.get("destination"), i.get("flightDate"))
         for i in items
@@ -250,7 +253,7 @@ def flights(outputs: dict[str, Any], endpoint: str | None) -> list[Flight]:
 
 def bookings(
     outputs: dict[str, Any],
-    endpoint: str | None,
+    target: Target,
     *,
     destination: str | None = None,
     date: str | None = None,
@@ -258,7 +261,7 @@ def bookings(
     """Bookings (optionally of one destination and/or date), oldest first."""
     result = [
         _booking(item)
-        for item in view(outputs, endpoint).items()
+        for item in view(outputs, target).items()
         if str(item.get("PK", "")).startswith(BOOKING_PREFIX)
     ]
     result = [
@@ -270,14 +273,14 @@ def bookings(
     return sorted(result, key=lambda b: (b.createdAt, b.id))
 
 
-def booking(outputs: dict[str, Any], endpoint: str | None, booking_id: str) -> Booking | None:
+def booking(outputs: dict[str, Any], target: Target, booking_id: str) -> Booking | None:
     """One booking by id (a consistent read), or None while it is not registered."""
-    return view(outputs, endpoint).booking(booking_id)
+    return view(outputs, target).booking(booking_id)
 
 
 def events(
     outputs: dict[str, Any],
-    endpoint: str | None,
+    target: Target,
     *,
     since_ms: int | None = None,
     limit: int = 100,
@@ -287,7 +290,7 @@ def events(
     Each is the EventBridge event (``source``, ``detail-type``, ``time``, ``detail`` ...).
     Needs the stack deployed with its event log (always so on the sandbox).
     """
-    app = view(outputs, endpoint)
+    app = view(outputs, target)
     result = []
     for entry in app.log_events(app.event_log_group, since_ms=since_ms, limit=limit):
         try:
@@ -301,7 +304,7 @@ def events(
 
 def function_logs(
     outputs: dict[str, Any],
-    endpoint: str | None,
+    target: Target,
     function: str,
     *,
     booking_id: str | None = None,
@@ -313,7 +316,7 @@ def function_logs(
     ``function`` is the logical name (bookFlight, registerBooking, sendBookingReceipt,
     syncFlights); ``booking_id`` keeps the lines mentioning that booking.
     """
-    app = view(outputs, endpoint)
+    app = view(outputs, target)
     name = app.function_name(function)
     # Filter before limiting, so a booking's lines are not crowded out by newer ones.
     entries = app.log_events(

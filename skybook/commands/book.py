@@ -11,7 +11,7 @@ from skybook import appdata, inbox
 from skybook.commands.context import AppContext, add_options, app_context
 from skybook.commands.output import print_json, progress
 from skybook.commands.views import booking_line, email_text
-from skybook.contract import CONFIRMED, REJECTED, booking_request
+from skybook.contract import CONFIRMED, NOTIFICATION_SENT, REJECTED, booking_request
 from skybook.errors import CliError
 from skybook.httpclient import Answer, Unreachable, post_json
 from skybook.polling import poll
@@ -31,12 +31,17 @@ def _post(url: str, body: dict[str, Any]) -> Answer:
 
 
 def _final(ctx: AppContext, booking_id: str) -> appdata.Booking | None:
-    found = appdata.booking(ctx.outputs, ctx.endpoint, booking_id)
+    found = appdata.booking(ctx.outputs, ctx.target, booking_id)
     return found if found is not None and found.status in (CONFIRMED, REJECTED) else None
 
 
+def _notified(ctx: AppContext, booking_id: str) -> appdata.Booking | None:
+    found = appdata.booking(ctx.outputs, ctx.target, booking_id)
+    return found if found is not None and found.notification == NOTIFICATION_SENT else None
+
+
 def _email_for(ctx: AppContext, to: str, booking_id: str) -> inbox.Email | None:
-    emails = inbox.fetch_emails(ctx.endpoint, to=to, region=ctx.region)
+    emails = inbox.fetch_emails(str(ctx.endpoint), to=to, region=ctx.region)
     return next((e for e in emails if e.data.get("bookingId") == booking_id), None)
 
 
@@ -69,21 +74,37 @@ def cmd_book(args: argparse.Namespace) -> int:
             f"booking {booking_id} was neither confirmed nor rejected within {args.timeout:g} s: "
             f"see 'skybook logs registerBooking --booking {booking_id}'"
         )
-    progress(f"booking {booking.status.lower()}; waiting for the email to {args.email} ...")
-    email = poll(
-        lambda: _email_for(ctx, args.email, booking_id), deadline=deadline, interval=POLL_SECONDS
-    )
-    if email is None:
-        raise CliError(
-            f"booking {booking_id} is {booking.status} but no email arrived within "
-            f"{args.timeout:g} s: see 'skybook logs sendBookingReceipt --booking {booking_id}'"
-        )
-    if args.json:
-        print_json({"answer": body, "booking": booking.to_json(), "email": email.to_json()})
+    if ctx.endpoint is None:  # on AWS, SES delivers to the real mailbox: wait until it took it
+        progress(f"booking {booking.status.lower()}; waiting for SES to accept the email ...")
+        sent = poll(lambda: _notified(ctx, booking_id), deadline=deadline, interval=POLL_SECONDS)
+        if sent is None:
+            raise CliError(
+                f"booking {booking_id} is {booking.status} but its email was not sent within "
+                f"{args.timeout:g} s: see 'skybook logs sendBookingReceipt --booking {booking_id}'"
+            )
+        if args.json:
+            print_json({"answer": body, "booking": sent.to_json()})
+        else:
+            print(booking_line(sent))
+            print(f"email sent by SES to {args.email} (see that mailbox)")
     else:
-        print(booking_line(booking))
-        print()
-        print(email_text(email))
+        progress(f"booking {booking.status.lower()}; waiting for the email to {args.email} ...")
+        email = poll(
+            lambda: _email_for(ctx, args.email, booking_id),
+            deadline=deadline,
+            interval=POLL_SECONDS,
+        )
+        if email is None:
+            raise CliError(
+                f"booking {booking_id} is {booking.status} but no email arrived within "
+                f"{args.timeout:g} s: see 'skybook logs sendBookingReceipt --booking {booking_id}'"
+            )
+        if args.json:
+            print_json({"answer": body, "booking": booking.to_json(), "email": email.to_json()})
+        else:
+            print(booking_line(booking))
+            print()
+            print(email_text(email))
     if booking.status == REJECTED:
         progress(f"skybook: booking {booking_id} was rejected: {booking.reason}")
         return 1

@@ -10,12 +10,17 @@ from skybook.commands.context import add_options, app_context, positive
 from skybook.commands.output import print_json, print_table
 from skybook.commands.views import email_text
 
+INBOX_ON_AWS = (
+    "on AWS, SES delivers to the recipients' real mailboxes (while the account is in the SES "
+    "sandbox, only to verified addresses); 'skybook bookings --aws' shows which were sent"
+)
+
 
 def cmd_flights(args: argparse.Namespace) -> int:
     ctx = app_context(args)
     flights = [
         f
-        for f in appdata.flights(ctx.outputs, ctx.endpoint)
+        for f in appdata.flights(ctx.outputs, ctx.target)
         if (args.to is None or f.destination == args.to.upper())
         and (args.date is None or f.date == args.date)
     ]
@@ -32,7 +37,7 @@ def cmd_flights(args: argparse.Namespace) -> int:
 
 def cmd_bookings(args: argparse.Namespace) -> int:
     ctx = app_context(args)
-    found = appdata.bookings(ctx.outputs, ctx.endpoint, destination=args.to, date=args.date)
+    found = appdata.bookings(ctx.outputs, ctx.target, destination=args.to, date=args.date)
     if args.json:
         print_json([b.to_json() for b in found])
         return 0
@@ -59,7 +64,8 @@ def cmd_bookings(args: argparse.Namespace) -> int:
 
 def cmd_inbox(args: argparse.Namespace) -> int:
     ctx = app_context(args)
-    emails = inbox.fetch_emails(ctx.endpoint, to=args.to, region=ctx.region)
+    endpoint = ctx.sandbox_only("the inbox", INBOX_ON_AWS)
+    emails = inbox.fetch_emails(endpoint, to=args.to, region=ctx.region)
     if args.limit:
         emails = emails[-args.limit :]
     if args.json:

@@ -50,7 +50,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     def fetch(since: int | None) -> list[appdata.LogLine]:
         return appdata.function_logs(
             ctx.outputs,
-            ctx.endpoint,
+            ctx.target,
             args.function,
             booking_id=args.booking,
             since_ms=since,
@@ -82,7 +82,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     ctx = app_context(args)
 
     def fetch(since: int | None) -> list[dict[str, Any]]:
-        found = appdata.events(ctx.outputs, ctx.endpoint, since_ms=since, limit=args.limit)
+        found = appdata.events(ctx.outputs, ctx.target, since_ms=since, limit=args.limit)
         return [e for e in found if args.booking is None or _booking_of(e) == args.booking]
 
     if args.follow:

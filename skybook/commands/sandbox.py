@@ -10,7 +10,7 @@ from typing import Any
 
 from sandbox.control import serve, start_detached, stop_detached
 from sandbox.runner import Sandbox, SandboxSettings
-from skybook.app import app_outputs, default_outputs, deploy_app, describe_app, print_welcome
+from skybook.app import app_outputs, deploy_app, describe_app, print_welcome
 from skybook.errors import CliError
 
 STATE_NOTE = "not persisted: a restart starts empty; ./scripts/up redeploys and reseeds flights"
@@ -60,11 +60,9 @@ def _start_console(
     try:
         port = console_port(args.console_port)
         if args.detach:
-            url = console.start_detached(endpoint, default_outputs(), port, folder)
+            url = console.start_detached(endpoint, str(outputs["stack"]), port, folder)
         else:
-            url = console.start_in_thread(
-                endpoint, outputs, default_outputs(), port, folder=folder
-            ).url
+            url = console.start_in_thread(endpoint, outputs, port, folder=folder).url
     except ConsoleError as error:
         print(f"console not started: {error}", file=sys.stderr, flush=True)
         return

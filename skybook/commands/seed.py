@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from skybook import appdata, sesmail
+from skybook import sesmail
 from skybook.app import seed_flights
 from skybook.commands.context import AppContext, add_options, app_context
 from skybook.commands.output import print_json, progress
 
 
 def _sync(ctx: AppContext) -> dict[str, Any]:
-    app = appdata.view(ctx.outputs, ctx.endpoint)
+    app = ctx.view
     with app.friendly(f"function {ctx.outputs['functions']['syncFlights']}"):
         return seed_flights(app.target, ctx.outputs)
 
@@ -32,10 +32,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_reset(args: argparse.Namespace) -> int:
     ctx = app_context(args)
+    endpoint = ctx.sandbox_only(
+        "reset", "it deletes every booking; on AWS, delete the stack with 'skybook destroy --aws'"
+    )
     progress(f"deleting every item of {ctx.outputs['tableName']} ...")
-    deleted = appdata.view(ctx.outputs, ctx.endpoint).clear_table()
+    deleted = ctx.view.clear_table()
     progress("clearing the captured mail ...")
-    emails = sesmail.clear(ctx.endpoint)
+    emails = sesmail.clear(endpoint)
     progress("re-seeding flights (syncFlights) ...")
     seeded = _sync(ctx)
     if args.json:

@@ -8,74 +8,66 @@ only turns them into HTTP.
 
 from __future__ import annotations
 
-import contextlib
 import threading
+import time
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 
-from bootstrap import read_outputs
+from bootstrap import DeployError, Target, stack_outputs
 from bootstrap.target import DEFAULT_REGION
 from skybook import appdata, inbox
 from skybook.console.errors import ApiError
 from skybook.httpclient import Unreachable, post_json
 
 BOOK_TIMEOUT = 30.0
+OUTPUTS_TTL = 15.0  # seconds a read of the stack's outputs is kept
+DEFAULT_STACK = "skybook"
 
 
 class ConsoleData:
     """The app's views for the page, read from the sandbox on every call.
 
-    ``outputs`` are the stack outputs; with ``outputs_file`` they are re-read whenever the
-    file changes, so a redeploy shows without restarting the console.
+    The stack's outputs are read from the stack itself (its tagged resources) and kept for
+    ``OUTPUTS_TTL`` seconds, so a redeploy shows without restarting the console.
     """
 
     def __init__(
         self,
-        endpoint: str | None = None,
+        endpoint: str,
+        stack: str = DEFAULT_STACK,
         outputs: dict[str, Any] | None = None,
-        outputs_file: str | Path | None = None,
+        outputs_ttl: float = OUTPUTS_TTL,
     ):
-        self._endpoint = endpoint.rstrip("/") if endpoint else None
+        self.endpoint = endpoint.rstrip("/")
+        self.stack = stack
         self._outputs = outputs
-        self._file = Path(outputs_file) if outputs_file is not None else None
-        self._mtime: float | None = None
+        self._why = ""  # why there are no outputs: the stack's own message
+        self._ttl = outputs_ttl
+        self._read_at = time.monotonic() if outputs else None
         self._lock = threading.Lock()
 
     def outputs(self) -> dict[str, Any]:
-        if self._file is not None:
-            self._reload()
-        if not self._outputs:
-            raise ApiError(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                "the app is not deployed on this sandbox: ./scripts/up deploys it",
-            )
-        return self._outputs
-
-    def _reload(self) -> None:
-        assert self._file is not None
-        try:
-            mtime = self._file.stat().st_mtime
-        except OSError:
-            return
         with self._lock:
-            if mtime != self._mtime:
-                with contextlib.suppress(OSError, ValueError):
-                    self._outputs = read_outputs(self._file)
-                    self._mtime = mtime
+            if self._read_at is None or time.monotonic() - self._read_at >= self._ttl:
+                self._read_at = time.monotonic()
+                try:
+                    self._outputs = stack_outputs(Target.local(self.endpoint), self.stack)
+                except DeployError as error:
+                    self._outputs, self._why = None, str(error)
+            if not self._outputs:
+                raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, self._why)
+            return self._outputs
 
     @property
-    def endpoint(self) -> str:
-        if self._endpoint:
-            return self._endpoint
-        return str(self.outputs()["endpoint"]).rstrip("/")
+    def target(self) -> Target:
+        return appdata.local(self.endpoint, self.outputs())
 
     # --- the views ------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         try:
             outputs = self.outputs()
         except ApiError as error:
-            return {"deployed": False, "endpoint": self._endpoint, "message": error.message}
+            return {"deployed": False, "endpoint": self.endpoint, "message": error.message}
         return {
             "deployed": True,
             "endpoint": self.endpoint,
@@ -87,11 +79,11 @@ class ConsoleData:
         }
 
     def flights(self) -> Any:
-        return appdata.flights(self.outputs(), self.endpoint)
+        return appdata.flights(self.outputs(), self.target)
 
     def bookings(self, destination: str | None = None, flight_date: str | None = None) -> Any:
         return appdata.bookings(
-            self.outputs(), self.endpoint, destination=destination, date=flight_date
+            self.outputs(), self.target, destination=destination, date=flight_date
         )
 
     def inbox(self, to: str | None = None) -> Any:
@@ -102,7 +94,7 @@ class ConsoleData:
         return inbox.fetch_emails(self.endpoint, to=to, region=region)
 
     def events(self, since_ms: int | None = None, limit: int = 100) -> Any:
-        return appdata.events(self.outputs(), self.endpoint, since_ms=since_ms, limit=limit)
+        return appdata.events(self.outputs(), self.target, since_ms=since_ms, limit=limit)
 
     def logs(
         self,
@@ -119,7 +111,7 @@ class ConsoleData:
             )
         return appdata.function_logs(
             self.outputs(),
-            self.endpoint,
+            self.target,
             function,
             booking_id=booking_id,
             since_ms=since_ms,

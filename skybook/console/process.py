@@ -33,7 +33,6 @@ _URL_LINE = re.compile(r"^console: (http://\S+)", re.M)
 def start_in_thread(
     endpoint: str,
     outputs: dict[str, Any],
-    outputs_file: Path | None,
     port: int,
     folder: Path | None = None,
 ) -> ConsoleServer:
@@ -41,7 +40,7 @@ def start_in_thread(
 
     With ``folder``, the URL is recorded there so ``status`` can show it.
     """
-    data = ConsoleData(endpoint, outputs, outputs_file=outputs_file)
+    data = ConsoleData(endpoint, str(outputs.get("stack") or "skybook"), outputs)
     server = ConsoleServer(data, port).start()
     if folder is not None:
         record = {"pid": os.getpid(), "url": server.url, "inProcess": True}
@@ -50,14 +49,14 @@ def start_in_thread(
 
 
 def start_detached(
-    endpoint: str, outputs_file: Path, port: int, folder: Path, timeout: float = 20.0
+    endpoint: str, stack: str, port: int, folder: Path, timeout: float = 20.0
 ) -> str:
     """Spawn ``skybook console`` in its own session; its URL once it serves."""
     stop_detached(folder)  # a console left over from an earlier run of this sandbox
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / LOG
     command = [sys.executable, "-m", "skybook.cli", "console"]
-    command += ["--endpoint", endpoint, "--outputs-file", str(outputs_file.resolve())]
+    command += ["--endpoint", endpoint, "--stack-name", stack]
     process = spawn_detached(command, log, port=port)
 
     def serving() -> str | None:

@@ -11,7 +11,7 @@ the first request to the last email; booking-to-email latency runs from a reques
 to the booking's ``notificationSentAt``.
 
 Usage: ``./scripts/load`` (own sandbox on a free port) or ``./scripts/load --endpoint URL``
-/ ``--outputs-file PATH`` (a running ``./scripts/up`` sandbox). Only loopback is a target.
+(a running sandbox; ``--stack-name`` if not ``skybook``). Only loopback is a target.
 
 The parts, in the order a run uses them: :mod:`~skybook.load.target` (what is loaded, and
 the loopback guard), :mod:`~skybook.load.plan` (flights and requests), :mod:`~skybook.load.driver`

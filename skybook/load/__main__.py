@@ -7,16 +7,16 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import skybook.load
+from bootstrap import Target, stack_outputs
 from skybook.appdata import AppView
 from skybook.commands import context
 from skybook.errors import USER_ERRORS
 from skybook.load import plan
 from skybook.load.run import run_load
-from skybook.load.target import LoadError, aim
+from skybook.load.target import LoadError, aim, require_loopback
 
 
 @contextlib.contextmanager
@@ -37,14 +37,11 @@ def own_sandbox(progress: Any) -> Iterator[tuple[AppView, Any]]:
         yield aim(box.endpoint, outputs), box
 
 
-def running_app(endpoint: str | None, outputs_file: str | None) -> AppView:
-    """The app on a running sandbox: the outputs file's (``skybook``'s by default), on the
-    endpoint given, else the one the file names."""
-    path = context.outputs_path(Path(outputs_file) if outputs_file else None)
-    outputs = context.read_stack_outputs(path)
-    endpoint = endpoint or outputs.get("endpoint") or context.sandbox_endpoint()
-    found = context.stack_on(str(endpoint).rstrip("/"), path, outputs)
-    return aim(found.endpoint, found.outputs)
+def running_app(endpoint: str, stack: str) -> AppView:
+    """The app on a running sandbox, as its stack describes itself."""
+    endpoint = context.sandbox_endpoint(endpoint)
+    require_loopback(endpoint)  # before a single call goes there
+    return aim(endpoint, stack_outputs(Target.local(endpoint), stack))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=plan.DEFAULT_TIMEOUT, help="whole run, s")
     parser.add_argument("--seed", type=int, help="random seed (plan of flights and requests)")
     parser.add_argument("--endpoint", help="a running sandbox (default: start one)")
-    parser.add_argument("--outputs-file", help="that sandbox's outputs (.skybook/outputs.json)")
+    parser.add_argument("--stack-name", default="skybook", help="the app's stack on that sandbox")
     args = parser.parse_args(argv)
 
     def progress(message: str) -> None:
@@ -73,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         "progress": progress,
     }
     try:
-        if args.endpoint or args.outputs_file:
-            report = run_load(running_app(args.endpoint, args.outputs_file), **options)
+        if args.endpoint:
+            report = run_load(running_app(args.endpoint, args.stack_name), **options)
         else:
             with own_sandbox(progress) as (app, box):
                 pid = box.process.pid if box.process else None

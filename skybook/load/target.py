@@ -6,7 +6,7 @@ import ipaddress
 import urllib.parse
 from typing import Any
 
-from skybook.appdata import AppView
+from skybook.appdata import AppView, local
 from skybook.errors import UserError
 
 
@@ -31,7 +31,7 @@ def aim(endpoint: str, outputs: dict[str, Any]) -> AppView:
     """The deployed app at ``endpoint``, once it and its API are known to be on loopback."""
     require_loopback(endpoint)
     require_loopback(book_url(outputs))
-    return AppView(endpoint, outputs)
+    return AppView(local(endpoint, outputs), outputs)
 
 
 def book_url(outputs: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(scope="module")
 def console(app: App) -> Iterator[ConsoleServer]:
-    server = ConsoleServer(ConsoleData(app.sandbox.endpoint, app.outputs), port=0).start()
+    server = ConsoleServer(ConsoleData(app.sandbox.endpoint, outputs=app.outputs), port=0).start()
     try:
         yield server
     finally:
@@ -248,10 +248,8 @@ def test_a_refused_booking_shows_the_apps_message(app: App, page: Any) -> None:
 def test_detached_console_serves_until_stopped(app: App, tmp_path: Path) -> None:
     from skybook.console import process
 
-    outputs_file = tmp_path / "outputs.json"
-    outputs_file.write_text(json.dumps(app.outputs))
     folder = tmp_path / "sandbox"
-    url = process.start_detached(app.sandbox.endpoint, outputs_file, 0, folder)
+    url = process.start_detached(app.sandbox.endpoint, str(app.outputs["stack"]), 0, folder)
     try:
         assert url.startswith("http://127.0.0.1:")
         assert process.recorded_url(folder) == url

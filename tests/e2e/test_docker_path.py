@@ -105,17 +105,61 @@ def test_the_hook_deploys_the_app_and_the_healthcheck_passes(tmp_path: Path) -> 
 
         log = sandbox.log_file.read_text(errors="replace")
         assert f"skybook: app deployed from {source}" in log  # the copy, not the repo
-        outputs = json.loads((tmp_path / "outputs.json").read_text())
-        # Deployed and seeded: today's flight to LHR takes a booking.
-        booking = {**example_booking("LHR"), "bookerEmail": "hook@example.com"}
-        request = urllib.request.Request(
-            outputs["bookFlightUrl"],
-            data=json.dumps(booking).encode(),
-            headers={"Content-Type": "application/json"},
+        # What a user has after `docker compose up`: an endpoint, nothing on disk.
+        home = {**os.environ, "SKYBOOK_HOME": str(tmp_path / "empty-home")}
+        for name in ("SKYBOOK_ENDPOINT", "SKYBOOK_SANDBOX"):
+            home.pop(name, None)
+        check_the_cli_works_against(sandbox.endpoint, home)
+
+
+def check_the_cli_works_against(endpoint: str, env: dict[str, str]) -> None:
+    """flights, book --wait, inbox, logs, events, dlq and the console, with --endpoint only."""
+
+    def run(*args: str) -> str:
+        result = skybook(*args, "--endpoint", endpoint, env=env)
+        assert result.returncode == 0, f"skybook {' '.join(args)}: {result.stderr}"
+        return result.stdout
+
+    today = example_booking()["flightDate"]
+    flights = json.loads(run("flights", "--to", "LHR", "--date", today, "--json"))
+    assert [f["seatsLeft"] for f in flights] == [2]  # seeded by the hook
+    booked = json.loads(
+        run(
+            "book",
+            "--to",
+            "LHR",
+            "--date",
+            today,
+            "--email",
+            "hook@example.com",
+            "--wait",
+            "--json",
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 200
-            assert json.load(response)["bookingId"]
+    )
+    booking_id = booked["booking"]["id"]
+    assert booked["booking"]["status"] == "CONFIRMED"
+    assert booked["email"]["subject"] == "Your flight to LHR was booked!"
+    assert "Your flight to LHR was booked!" in run("inbox", "--to", "hook@example.com")
+    assert booking_id in run("logs", "registerBooking", "--booking", booking_id)
+    assert booking_id in run("events", "--booking", booking_id)
+    assert json.loads(run("dlq", "list", "--json")) == []
+
+    console = subprocess.Popen(
+        [sys.executable, "-m", "skybook.cli", "console", "--port", "0", "--endpoint", endpoint],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert console.stdout is not None
+        url = console.stdout.readline().split()[1]  # "console: http://127.0.0.1:P/ ..."
+        with urllib.request.urlopen(f"{url}api/bookings", timeout=30) as answer:
+            assert booking_id in {b["id"] for b in json.load(answer)["bookings"]}
+    finally:
+        console.terminate()
+        console.wait(timeout=10)
 
 
 def test_a_failed_deploy_makes_the_healthcheck_fail_and_say_why(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ import psutil
 import pytest
 
 from bootstrap import Target, destroy
-from skybook import dlq
+from skybook import appdata, dlq
 from skybook.app import deploy_app, sandbox_settings
 from skybook.cli import main as skybook_main
 from tests.conftest import SandboxUnderTest
@@ -141,7 +141,9 @@ def _function_of(pid: int) -> str | None:
 
 def _failed_for(app: App, booking_id: str) -> list[dlq.FailedEvent]:
     return [
-        e for e in dlq.list_failed(app.outputs, app.sandbox.endpoint) if e.booking_id == booking_id
+        e
+        for e in dlq.list_failed(app.outputs, appdata.local(app.sandbox.endpoint, app.outputs))
+        if e.booking_id == booking_id
     ]
 
 
@@ -242,7 +244,7 @@ def _cli(
 ) -> tuple[int, str, str]:
     capsys.readouterr()
     code = skybook_main(
-        [*args, "--endpoint", app.sandbox.endpoint, "--outputs-file", str(outputs_file)]
+        [*args, "--endpoint", app.sandbox.endpoint, "--stack-name", str(app.outputs["stack"])]
     )
     captured = capsys.readouterr()
     return code, captured.out, captured.err

@@ -3,45 +3,62 @@ or the app is missing, and where it reads templates from."""
 
 from __future__ import annotations
 
-import json
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bootstrap import DeployError
 from skybook import inbox
 from skybook.console import ConsoleData, ConsoleServer, console_port
+from skybook.console import data as console_data
 from skybook.console import process as console_process
 from tests.console_api import call
 
 
 def test_console_binds_loopback_only_and_reports_a_taken_port() -> None:
-    server = ConsoleServer(ConsoleData("http://127.0.0.1:9", {"functions": {}}), port=0)
+    data = ConsoleData("http://127.0.0.1:9", outputs={"functions": {}})
+    server = ConsoleServer(data, port=0)
     try:
         assert server.url.startswith("http://127.0.0.1:")
         with pytest.raises(Exception, match=f"console port {server.port} .* already in use"):
-            ConsoleServer(ConsoleData("http://127.0.0.1:9", {}), port=server.port)
+            ConsoleServer(data, port=server.port)
     finally:
         server.stop()
 
 
-def test_console_says_when_the_sandbox_is_down_or_the_app_missing(tmp_path: Path) -> None:
+def test_console_says_when_the_sandbox_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
     outputs = {"endpoint": dead, "tableName": "t", "stack": "s", "functions": {"bookFlight": "b"}}
-    with ConsoleServer(ConsoleData(dead, outputs), port=0) as server:
+    with ConsoleServer(ConsoleData(dead, outputs=outputs), port=0) as server:
         status, body, _ = call(server, "/api/flights")
-        assert status == 502 and f"no sandbox answers at {dead}" in body["error"]
+        assert status == 502 and f"cannot reach {dead}: is the sandbox running?" in body["error"]
         status, body, _ = call(server, "/api/inbox")
         assert status == 502 and "no sandbox answers" in body["error"]
-    missing = tmp_path / "outputs.json"
-    with ConsoleServer(ConsoleData(None, outputs_file=missing), port=0) as server:
+
+
+def test_console_says_when_the_app_is_missing_and_sees_a_later_deploy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stack's outputs are read from the stack; a deploy shows up without a restart."""
+    deployed: list[dict[str, Any]] = []
+
+    def read(target: Any, stack: str) -> dict[str, Any]:
+        if not deployed:
+            raise DeployError(f"stack {stack} is not (fully) deployed on {target.endpoint}")
+        return deployed[0]
+
+    monkeypatch.setattr(console_data, "stack_outputs", read)
+    data = ConsoleData("http://127.0.0.1:9", "s", outputs_ttl=0)
+    with ConsoleServer(data, port=0) as server:
         status, body, _ = call(server, "/api/flights")
-        assert status == 503 and "not deployed" in body["error"]
+        assert status == 503
+        assert body["error"] == "stack s is not (fully) deployed on http://127.0.0.1:9"
         assert call(server, "/api/info")[1]["deployed"] is False
-        missing.write_text(json.dumps(outputs))  # a deploy writes it: picked up, no restart
+        deployed.append({"stack": "s", "functions": {}})
         assert call(server, "/api/info")[1]["deployed"] is True
 
 
@@ -57,14 +74,12 @@ def test_console_port_flag_then_env_then_default(monkeypatch: pytest.MonkeyPatch
 
 
 def test_detached_console_reports_a_taken_port(tmp_path: Path) -> None:
-    outputs_file = tmp_path / "outputs.json"
-    outputs_file.write_text("{}")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         with pytest.raises(Exception, match=f"console port {port} .* already in use"):
-            console_process.start_detached("http://127.0.0.1:9", outputs_file, port, tmp_path / "s")
+            console_process.start_detached("http://127.0.0.1:9", "s", port, tmp_path / "s")
     assert not (tmp_path / "s" / console_process.RECORD).exists()
 
 
@@ -82,6 +97,10 @@ def test_the_console_reads_templates_in_the_stacks_region(
         asked.append((endpoint, to, region))
         return []
 
+    def not_deployed(target: Any, stack: str) -> dict[str, Any]:
+        raise DeployError("not deployed")
+
     monkeypatch.setattr(inbox, "fetch_emails", fetch)
+    monkeypatch.setattr(console_data, "stack_outputs", not_deployed)
     ConsoleData(endpoint="http://127.0.0.1:9/", outputs=outputs).inbox("a@example.com")
     assert asked == [("http://127.0.0.1:9", "a@example.com", region)]
