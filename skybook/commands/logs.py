@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,21 +29,26 @@ def follow(
     stamp: Callable[[T], int],
     show: Callable[[T], None],
 ) -> int:
-    """Show new items as they come, until Ctrl-C (which is success, exit 0)."""
+    """Show new items as they come, until Ctrl-C or SIGTERM (which are success, exit 0).
+
+    The signals only set a flag, checked between polls: a KeyboardInterrupt raised inside a
+    boto3 call could otherwise land anywhere, even in code that does not let go of it.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
     seen: set[str] = set()
     since: int | None = None
-    try:
-        while True:
-            newest = int(time.time() * 1000)
-            for item in fetch(since):
-                if key(item) not in seen:
-                    seen.add(key(item))
-                    show(item)
-                newest = max(newest, stamp(item))
-            since = newest - FOLLOW_LOOKBACK_MS
-            time.sleep(FOLLOW_SECONDS)
-    except KeyboardInterrupt:
-        return 0
+    while not stop.is_set():
+        newest = int(time.time() * 1000)
+        for item in fetch(since):
+            if key(item) not in seen:
+                seen.add(key(item))
+                show(item)
+            newest = max(newest, stamp(item))
+        since = newest - FOLLOW_LOOKBACK_MS
+        stop.wait(FOLLOW_SECONDS)
+    return 0
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
