@@ -5,7 +5,10 @@ The stored booking, not the event, is the source of truth for what is sent. Deli
 at-least-once, so the email is guarded by a claim on the booking item:
 
 1. claim: ``notification = SENDING`` if there is no notification yet, or if a previous
-   claim's lease expired (its sender crashed; see :func:`_claim`);
+   claim's lease expired (its sender crashed; see :func:`_claim`). Already SENT: done. Claimed
+   by a sender whose lease still runs: raise :class:`ClaimHeld`, so Lambda retries later and
+   the retry finds the email sent, or the lease of a crashed sender expired and takes over
+   (returning "done" here would lose the email whenever the holder crashed);
 2. send with SES v1 ``SendTemplatedEmail``; on failure release the claim and raise, so the
    async retry sends it;
 3. mark ``notification = SENT``. If only this write fails the email is out: it is logged,
@@ -38,6 +41,11 @@ from common.validation import (
     check_flight_date,
     check_number_of_seats,
 )
+
+
+class ClaimHeld(RuntimeError):
+    """Another delivery holds the email's claim and its lease still runs: retry later."""
+
 
 _EXPECTED_STATUS = {
     events.BOOKING_CONFIRMED: store.CONFIRMED,
@@ -145,7 +153,8 @@ def _claim(
     deadline: datetime,
     log: BoundLogger,
 ) -> bool:
-    """Take the notification lease; ``False`` if it was sent or is being sent elsewhere.
+    """Take the notification lease; ``False`` if the email was sent already, and
+    :class:`ClaimHeld` while another delivery's lease on it still runs.
 
     The lease lasts until this invocation's deadline (now + the context's remaining time),
     not a fixed time, because it must do two things. It must not expire while the invocation
@@ -173,12 +182,17 @@ def _claim(
         )
     except client.exceptions.ConditionalCheckFailedException:
         current = store.get_item(client, table, store.booking_key(booking_id)) or {}
-        log.info(
-            "already notified",
-            notification=current.get("notification", {}).get("S"),
-            notificationClaimedAt=current.get("notificationClaimedAt", {}).get("S"),
-            notificationLeaseUntil=current.get("notificationLeaseUntil", {}).get("S"),
-        )
+        state = {
+            name: current.get(name, {}).get("S")
+            for name in ("notification", "notificationClaimedAt", "notificationLeaseUntil")
+        }
+        if state["notification"] == store.NOTIFICATION_SENDING:
+            log.info("another delivery holds the claim; failing so Lambda retries", **state)
+            raise ClaimHeld(
+                f"the email of booking {booking_id} is being sent by another delivery "
+                f"(lease until {state['notificationLeaseUntil']}): retry later"
+            ) from None
+        log.info("already notified", **state)
         return False
     return True
 

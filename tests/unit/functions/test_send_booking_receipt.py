@@ -103,12 +103,15 @@ def claim_held_by_another(ddb: DynamoDBClient, booking: store.Booking, until: da
     )
 
 
-def test_claim_of_a_running_sender_is_respected(
+def test_claim_of_a_running_sender_is_respected_and_retried_later(
     ddb: DynamoDBClient, ses: SESClient, context: Context
 ) -> None:
+    """Raising, not returning: if the holder crashed, Lambda's retry takes over after its
+    lease; a "done" answer here would lose the email for good."""
     booking = put_booking(ddb)
     claim_held_by_another(ddb, booking, until=clock.now() + timedelta(seconds=1))
-    assert app.handler(outcome_event(booking), context) == {"status": "ALREADY_NOTIFIED"}
+    with pytest.raises(app.ClaimHeld, match="being sent by another delivery"):
+        app.handler(outcome_event(booking), context)
     assert sent_emails() == []
 
 
@@ -149,7 +152,8 @@ def test_lease_lasts_until_the_invocation_deadline(
     # The retry: the claim holds while the crashed invocation could still run, not after.
     monkeypatch.setattr(clock, "now", lambda: deadline)
     retry = Context(remaining_ms=10_000)
-    assert app.handler(outcome_event(booking), retry) == {"status": "ALREADY_NOTIFIED"}
+    with pytest.raises(app.ClaimHeld):
+        app.handler(outcome_event(booking), retry)
     monkeypatch.setattr(clock, "now", lambda: deadline + timedelta(milliseconds=1))
     assert app.handler(outcome_event(booking), retry)["status"] == "SENT"
     assert len(sent_emails()) == 1
