@@ -35,19 +35,25 @@ def follow(
     boto3 call could otherwise land anywhere, even in code that does not let go of it.
     """
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda _signum, _frame: stop.set())
+    previous = {
+        signum: signal.signal(signum, lambda _signum, _frame: stop.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     seen: set[str] = set()
     since: int | None = None
-    while not stop.is_set():
-        newest = int(time.time() * 1000)
-        for item in fetch(since):
-            if key(item) not in seen:
-                seen.add(key(item))
-                show(item)
-            newest = max(newest, stamp(item))
-        since = newest - FOLLOW_LOOKBACK_MS
-        stop.wait(FOLLOW_SECONDS)
+    try:
+        while not stop.is_set():
+            newest = int(time.time() * 1000)
+            for item in fetch(since):
+                if key(item) not in seen:
+                    seen.add(key(item))
+                    show(item)
+                newest = max(newest, stamp(item))
+            since = newest - FOLLOW_LOOKBACK_MS
+            stop.wait(FOLLOW_SECONDS)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from typing import Any
 
 import pytest
@@ -86,20 +88,19 @@ def test_follow_shows_each_item_once_and_ctrl_c_is_success(
     ]
     asked: list[int | None] = []
     shown: list[str] = []
-    sleeps = iter(range(len(batches) - 1))
-
-    def fake_sleep(_seconds: float) -> None:
-        if next(sleeps, None) is None:
-            raise KeyboardInterrupt
 
     def fetch(since: int | None) -> list[dict[str, Any]]:
         asked.append(since)
+        if len(asked) == len(batches):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the last poll is in flight
         return batches[len(asked) - 1]
 
-    monkeypatch.setattr(logs.time, "sleep", fake_sleep)
+    monkeypatch.setattr(logs, "FOLLOW_SECONDS", 0.01)
+    before = signal.getsignal(signal.SIGINT)
     code = logs.follow(
         fetch, lambda i: str(i["k"]), lambda i: int(i["t"]), lambda i: shown.append(i["k"])
     )
     assert code == 0
-    assert shown == ["a", "b", "c"]
+    assert shown == ["a", "b", "c"]  # the poll in flight still shows what it got
     assert asked[0] is None and all(isinstance(s, int) for s in asked[1:])
+    assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C is the caller's again
