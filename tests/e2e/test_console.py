@@ -148,7 +148,10 @@ def browser() -> Iterator[Any]:
     except ImportError:
         pytest.skip("playwright is not installed: .venv/bin/pip install -e '.[dev]'")
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no {CHROMIUM}: ./scripts/install-browser installs Debian's chromium")
+        pytest.skip(
+            f"no {CHROMIUM}: install Debian's chromium as root to run this test "
+            "(sudo ./scripts/install-browser, or apt-get install chromium)"
+        )
     with sync_playwright() as playwright:
         chromium = launch(playwright)
         try:
