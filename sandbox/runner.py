@@ -209,6 +209,12 @@ class Sandbox:
         return self.dir / "fs" / "etc" / "localstack" / "init"
 
     @property
+    def tmp_dir(self) -> Path:
+        """LocalStack's TMPDIR: it unpacks Lambda code under ``<tmp>/lambda``, which in /tmp
+        would be shared by every sandbox and user of the machine, and never cleaned."""
+        return self.dir / "tmp"
+
+    @property
     def record_file(self) -> Path:
         return self.dir / "sandbox.json"
 
@@ -419,8 +425,10 @@ class Sandbox:
     def _prepare_dirs(self) -> None:
         """Fresh LocalStack state each start (nothing persists), logs kept one generation."""
         fs = self.dir / "fs"
-        if fs.exists():
-            shutil.rmtree(fs)
+        for fresh in (fs, self.tmp_dir):
+            if fresh.exists():
+                shutil.rmtree(fresh)
+        self.tmp_dir.mkdir(parents=True)
         static = fs / "usr" / "lib" / "localstack"
         static.parent.mkdir(parents=True)
         static.symlink_to(self.paths.static_libs)
@@ -448,6 +456,7 @@ class Sandbox:
                 # FILESYSTEM_ROOT and writes to /var/lib/localstack.
                 "OVERRIDE_IN_DOCKER": "0",
                 "FILESYSTEM_ROOT": str(self.dir / "fs"),
+                "TMPDIR": str(self.tmp_dir),
                 "DNS_ADDRESS": "0",
                 "SKIP_SSL_CERT_DOWNLOAD": "1",
                 "DISABLE_EVENTS": "1",

@@ -23,7 +23,7 @@ import pytest
 from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port
 from skybook.polling import poll
 from tests.conftest import SandboxUnderTest, pid_alive
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import App, wait_for
 
 pytestmark = pytest.mark.sandbox
 REPO = Path(__file__).resolve().parents[2]
@@ -274,10 +274,13 @@ def test_down_after_localstack_crashed_sweeps_java_and_functions() -> None:
         sandbox.stop()
 
 
-def test_nothing_is_written_outside_the_repo(sandbox: SandboxUnderTest) -> None:
-    """LocalStack thinks this machine is a container; the runner keeps it in .skybook."""
-    running = embedded(sandbox)
+def test_nothing_is_written_outside_the_repo(app: App) -> None:
+    """LocalStack thinks this machine is a container, and unpacks Lambda code in its TMPDIR
+    (/tmp/lambda, shared by every user); the runner keeps all of it in .skybook."""
+    running = embedded(app.sandbox)
     assert running.dir.is_relative_to(REPO / ".skybook")
     for path in ("/var/lib/localstack", "/usr/lib/localstack", "/tmp/localstack"):
         assert not Path(path).exists(), path
-    assert (running.dir / "fs" / "tmp").is_dir()  # LocalStack's own tmp went here instead
+    unpacked = [p.parent.name for p in running.tmp_dir.glob("lambda/awslambda-*-tasks/*/code")]
+    assert len(unpacked) >= len(app.outputs["functions"])  # the app's functions, at least
+    assert not [c for c in unpacked if list(Path("/tmp/lambda").glob(f"*/{c}"))]
