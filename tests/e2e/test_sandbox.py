@@ -188,23 +188,26 @@ def test_detached_up_then_down_leaves_nothing() -> None:
     name = f"test-cli-{port}"
     env = _sandbox_env(name, port)
     up = _cli("up", "--detach", "--no-deploy", "--no-console", env=env)
-    assert up.returncode == 0, up.stderr
-    assert f"http://127.0.0.1:{port}" in up.stdout
     sandbox = Sandbox(SandboxSettings(name=name, port=port))
-    assert sandbox.record() is not None
-    _start_function_process(sandbox.endpoint)
-    pids = sandbox.pids()
-    assert {"localstack", "java", "function"} <= _kinds(pids)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert f"http://127.0.0.1:{port}" in up.stdout
+        assert sandbox.record() is not None
+        _start_function_process(sandbox.endpoint)
+        pids = sandbox.pids()
+        assert {"localstack", "java", "function"} <= _kinds(pids)
 
-    again = _cli("up", "--detach", "--no-deploy", "--no-console", env=env)
-    assert again.returncode == 1
-    assert "already running" in again.stderr
-    assert len(again.stderr.strip().splitlines()) == 1
+        again = _cli("up", "--detach", "--no-deploy", "--no-console", env=env)
+        assert again.returncode == 1
+        assert "already running" in again.stderr
+        assert len(again.stderr.strip().splitlines()) == 1
 
-    down = _cli("down", env=env)
-    assert down.returncode == 0, down.stderr
-    _wait_gone(pids)
-    assert _cli("down", env=env).stdout.strip() == "no sandbox was running"
+        down = _cli("down", env=env)
+        assert down.returncode == 0, down.stderr
+        _wait_gone(pids)
+        assert _cli("down", env=env).stdout.strip() == "no sandbox was running"
+    finally:
+        sandbox.stop()  # a failed assertion must not leave the detached sandbox running
 
 
 @contextlib.contextmanager
