@@ -50,7 +50,7 @@ class Problem:
 
 
 class ToolMissing(Exception):
-    """A validator is not installed: the message says how to get it."""
+    """A validator is missing or could not run: the message says what to do."""
 
 
 def install_dir(paths: Paths) -> Path:
