@@ -136,11 +136,14 @@ def test_embedded_job_runs_the_whole_check_with_the_runtime_cached() -> None:
 
 def test_compose_job_tests_the_container_and_always_stops_it() -> None:
     job = jobs()["compose"]
-    endpoint = job["env"]["LOCALSTACK_ENDPOINT"]
+    endpoint = job["env"]["SKYBOOK_ENDPOINT"]
     assert endpoint == "http://127.0.0.1:4566"
     assert TEST_YML.read_text().count(endpoint) == 1  # named once, for the whole job
     order = [s.get("run", "") for s in job["steps"]]
     up = order.index(step(job, run="docker compose up --wait")["run"])
+    assert order.index("./scripts/setup --kit-only") < order.index(
+        step(job, run=".venv/bin/python -m pytest")["run"]
+    )
     tests = order.index(step(job, run=".venv/bin/python -m pytest")["run"])
     assert up < tests
     assert "tests/e2e" in order[tests]
