@@ -2,8 +2,13 @@
 
 LocalStack keeps a templated email only as its template name and ``TemplateData``
 (``GET /_aws/ses``), so reading the inbox means rendering the template ourselves. SES
-templates are Handlebars: ``{{name}}`` is HTML-escaped, ``{{{name}}}`` is raw, ``{{a.b}}``
-looks up nested data, and a referenced attribute missing from the data fails the whole
+templates are Handlebars, with one difference that matters: SES does not HTML-escape
+``{{name}}`` ("SES doesn't escape HTML content when rendering the HTML template for a
+message", https://docs.aws.amazon.com/ses/latest/dg/send-personalized-email-advanced.html),
+so here ``{{name}}``, ``{{{name}}}`` and ``{{& name}}`` all insert the value as it is, and the
+inbox shows what SES would send. (The app re-validates every value before it mails, see
+functions/send_booking_receipt; the console shows email HTML in a sandboxed frame.)
+``{{a.b}}`` looks up nested data, and a referenced attribute missing from the data fails the whole
 message with SES's ``MissingRenderingAttributeException`` text. The renderer below covers
 that plus the common block helpers (``#if``, ``#unless``, ``#each``, ``#with``, ``else``),
 comments, ``~`` whitespace control and ``\\{{`` escapes; partials and custom helpers (which
@@ -40,16 +45,6 @@ class Rendered:
     text: str | None
 
 
-_ESCAPES = {
-    "&": "&amp;",
-    "<": "&lt;",
-    ">": "&gt;",
-    '"': "&quot;",
-    "'": "&#x27;",
-    "`": "&#x60;",
-    "=": "&#x3D;",
-}
-_ESCAPE_RE = re.compile("[&<>\"'`=]")
 _TAG_RE = re.compile(
     r"\{\{(?P<ltrim>~?)(?:"
     r"!--(?P<long_comment>.*?)--"
@@ -61,11 +56,6 @@ _TAG_RE = re.compile(
 _BLOCK_HELPERS = ("if", "unless", "each", "with")
 
 
-def escape(text: str) -> str:
-    """Handlebars' ``escapeExpression``: what ``{{name}}`` does to a value."""
-    return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], text)
-
-
 @dataclass
 class _Text:
     text: str
@@ -74,7 +64,6 @@ class _Text:
 @dataclass
 class _Var:
     path: str
-    escaped: bool
 
 
 @dataclass
@@ -126,11 +115,11 @@ def _parse(source: str) -> list[_Node]:
         if kind == "text":
             current.append(_Text(value))
         elif kind == "raw":
-            current.append(_Var(value, escaped=False))
+            current.append(_Var(value))
         elif value.startswith("!"):
             continue
         elif value.startswith("&"):
-            current.append(_Var(value[1:].strip(), escaped=False))
+            current.append(_Var(value[1:].strip()))
         elif value.startswith(("#", "^")):
             words = value[1:].split()
             if not words:
@@ -161,7 +150,7 @@ def _parse(source: str) -> list[_Node]:
         elif value.startswith(">"):
             raise RenderError("Partials ({{> name}}) are not supported")
         else:
-            current.append(_Var(value, escaped=True))
+            current.append(_Var(value))
     if len(stack) > 1:
         unclosed = stack[-1][0]
         raise RenderError(f"Block {{{{#{unclosed.path if unclosed else ''}}}}} is not closed")
@@ -238,7 +227,7 @@ def _render_nodes(nodes: list[_Node], frames: list[_Frame]) -> str:
             if value is _MISSING:
                 raise RenderError(f"Attribute '{node.path}' is not present in the rendering data.")
             text = _stringify(value)
-            out.append(escape(text) if node.escaped else text)
+            out.append(text)  # unescaped, as SES inserts it
         else:
             out.append(_render_block(node, frames))
     return "".join(out)

@@ -10,18 +10,14 @@ from skybook.handlebars import RenderError, render, render_string
 from tests.unit.skybook.conftest import app_template as load
 
 
-def test_double_stash_escapes_like_handlebars() -> None:
-    out = render_string("<p>{{name}}</p>", {"name": "<script>alert('x')</script> & \"q\" `=`"})
-    assert out == (
-        "<p>&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot; "
-        "&#x60;&#x3D;&#x60;</p>"
-    )
-
-
-def test_triple_stash_and_ampersand_are_raw() -> None:
+def test_values_are_inserted_unescaped_as_ses_does() -> None:
+    """Unlike Handlebars.js, SES does not HTML-escape ``{{name}}`` (AWS's SES developer guide,
+    "Advanced email personalization"): every form inserts the value as it is."""
+    value = "<script>alert('x')</script> & \"q\" `=`"
+    assert render_string("<p>{{name}}</p>", {"name": value}) == f"<p>{value}</p>"
     data = {"html": "<b>bold</b>"}
     assert render_string("{{{html}}}|{{& html}}|{{ html }}", data) == (
-        "<b>bold</b>|<b>bold</b>|&lt;b&gt;bold&lt;/b&gt;"
+        "<b>bold</b>|<b>bold</b>|<b>bold</b>"
     )
 
 
