@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.devmode import DEV_FILE_ENV, FILE_NAME
 from sandbox.paths import Paths
 from sandbox.setup import is_ready
 
@@ -191,6 +192,21 @@ class Sandbox:
     @property
     def lambda_log_dir(self) -> Path:
         return self.dir / "logs" / "lambda"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """LocalStack's temporary folder (the unzipped function code is in it)."""
+        return self.dir / "tmp"
+
+    @property
+    def lambda_env_dir(self) -> Path:
+        """One folder per Lambda execution environment (its /tmp fallback, code copies)."""
+        return self.dir / "lambda-envs"
+
+    @property
+    def dev_file(self) -> Path:
+        """What hot reload and ``skybook debug`` ask of the Lambda executor (sandbox.devmode)."""
+        return self.dir / FILE_NAME
 
     @property
     def record_file(self) -> Path:
@@ -414,6 +430,11 @@ class Sandbox:
         if self.lambda_log_dir.exists():
             shutil.rmtree(self.lambda_log_dir)
         self.lambda_log_dir.mkdir(parents=True)
+        for scratch in (self.tmp_dir, self.lambda_env_dir):
+            if scratch.exists():
+                _make_removable(scratch)
+                shutil.rmtree(scratch)
+            scratch.mkdir(parents=True)
 
     def _environment(self, sandbox_id: str) -> dict[str, str]:
         s, p = self.settings, self.paths
@@ -435,6 +456,12 @@ class Sandbox:
                 "SKYBOOK_LAMBDA_INTERPRETERS": p.interpreters_file.read_text(),
                 "SKYBOOK_LAMBDA_SITE": str(p.lambda_site),
                 "SKYBOOK_LAMBDA_LOG_DIR": str(self.lambda_log_dir),
+                "SKYBOOK_LAMBDA_ENV_DIR": str(self.lambda_env_dir),
+                "SKYBOOK_LAMBDA_DEBUG_SITE": str(p.debug_site),
+                DEV_FILE_ENV: str(self.dev_file),
+                # LocalStack unzips function code below its temporary folder: here, not in
+                # /tmp, so a function's private /tmp (a tmpfs over /tmp) cannot hide it
+                "TMPDIR": str(self.tmp_dir),
                 MARKER: sandbox_id,
             }
         )
@@ -454,6 +481,13 @@ class Sandbox:
         return env
 
 
+def _make_removable(root: Path) -> None:
+    """Function code copies are read-only (chmod'ed where no read-only mount is possible)."""
+    for dirpath, _dirnames, _filenames in os.walk(root):
+        with contextlib.suppress(OSError):
+            os.chmod(dirpath, 0o755)
+
+
 @contextlib.contextmanager
 def temporary_sandbox(prefix: str, **settings: Any) -> Iterator[Sandbox]:
     """A started sandbox on a free port, in folder ``<prefix>-<port>``; always stopped, and
@@ -468,6 +502,7 @@ def temporary_sandbox(prefix: str, **settings: Any) -> Iterator[Sandbox]:
     finally:
         sandbox.stop()
         if ok and not sandbox.keep_folder:
+            _make_removable(sandbox.dir)
             shutil.rmtree(sandbox.dir, ignore_errors=True)
         else:
             print(f"sandbox logs kept in {sandbox.dir}", file=sys.stderr)
