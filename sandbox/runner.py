@@ -430,6 +430,7 @@ class Sandbox:
         if self.lambda_log_dir.exists():
             shutil.rmtree(self.lambda_log_dir)
         self.lambda_log_dir.mkdir(parents=True)
+        self.dev_file.unlink(missing_ok=True)  # watch and debug end with the sandbox
         for scratch in (self.tmp_dir, self.lambda_env_dir):
             if scratch.exists():
                 _make_removable(scratch)

@@ -272,7 +272,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         task = self._folder.fresh_task()
         if watched is not None:
             for target, source in watched["sources"]:
-                copy_tree(Path(source), task / target, link=False, skip=watched.get("skip", ()))
+                skip = watched.get("skip", ())
+                copy_tree(Path(source), task / target, link=False, skip=skip, hidden=False)
         else:
             copy_tree(Path(code.get_unzipped_code_location()), task, link=True)
         if not isolated:

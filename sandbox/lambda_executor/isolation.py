@@ -110,16 +110,22 @@ class EnvironmentFolder:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
-def copy_tree(source: Path, target: Path, *, link: bool, skip: Iterable[str] = ()) -> None:
+def copy_tree(
+    source: Path, target: Path, *, link: bool, skip: Iterable[str] = (), hidden: bool = True
+) -> None:
     """Copy ``source`` into ``target`` (hard links when ``link`` and possible), leaving out
-    entries named in ``skip`` and byte code."""
+    entries named in ``skip``, byte code, and dot files unless ``hidden``."""
     skipped = set(skip) | {"__pycache__"}
+
+    def wanted(name: str) -> bool:
+        return name not in skipped and (hidden or not name.startswith("."))
+
     for dirpath, dirnames, filenames in os.walk(source):
-        dirnames[:] = [d for d in dirnames if d not in skipped]
+        dirnames[:] = [d for d in dirnames if wanted(d)]
         rel = Path(dirpath).relative_to(source)
         (target / rel).mkdir(parents=True, exist_ok=True)
         for name in filenames:
-            if name in skipped or name.endswith((".pyc", ".pyo")):
+            if not wanted(name) or name.endswith((".pyc", ".pyo")):
                 continue
             src, dst = Path(dirpath, name), target / rel / name
             if src.is_symlink():

@@ -289,6 +289,15 @@ class _VirtualPaths:
         """Where AWS would have this source file, if it is the function's or a layer's."""
         return self._map(os.path.abspath(path), self.code_roots)
 
+    def real_exists(self, virtual):
+        """Whether an AWS path of the function's or a layer's code is a file here."""
+        flipped = [(v, r) for r, v in self.code_roots]
+        for virtual_root, real_root in flipped:
+            mapped = self._map(virtual, [(virtual_root, real_root)])
+            if mapped and os.path.exists(mapped):
+                return True
+        return False
+
     def shown(self, path):
         return self._map(os.path.abspath(path), self.all) or path
 
@@ -408,6 +417,11 @@ def _start_debugger(debug):
     import debugpy
 
     debugpy.listen(("127.0.0.1", int(debug["port"])))
+    # The code runs under AWS's paths (/var/task/...), which the IDE maps to its files; pydevd
+    # refuses breakpoints in files it cannot see, so it is told those exist.
+    file_utils = sys.modules["pydevd_file_utils"]
+    exists = file_utils.exists
+    file_utils.exists = lambda name: exists(name) or _PATHS.real_exists(name)
     print(
         f"skybook: debugger listening on 127.0.0.1:{debug['port']}; "
         "waiting for an IDE to attach (see docs/debugging.md)",
