@@ -439,7 +439,8 @@ class Sandbox:
 
     def _environment(self, sandbox_id: str) -> dict[str, str]:
         s, p = self.settings, self.paths
-        env = {k: v for k, v in os.environ.items() if k not in _PYTHON_VARS}
+        # TMPDIR/TMP would win over the TEMP set below (see there)
+        env = {k: v for k, v in os.environ.items() if k not in (*_PYTHON_VARS, "TMPDIR", "TMP")}
         env["PATH"] = f"{p.localstack_venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
         env.update(
             {
@@ -461,8 +462,10 @@ class Sandbox:
                 "SKYBOOK_LAMBDA_DEBUG_SITE": str(p.debug_site),
                 DEV_FILE_ENV: str(self.dev_file),
                 # LocalStack unzips function code below its temporary folder: here, not in
-                # /tmp, so a function's private /tmp (a tmpfs over /tmp) cannot hide it
-                "TMPDIR": str(self.tmp_dir),
+                # /tmp, so a function's private /tmp (a tmpfs over /tmp) cannot hide it.
+                # (TEMP, which Python's tempfile reads too: TMPDIR is a deprecated setting of
+                # LocalStack's and would be warned about.)
+                "TEMP": str(self.tmp_dir),
                 MARKER: sandbox_id,
             }
         )

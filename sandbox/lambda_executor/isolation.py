@@ -44,11 +44,12 @@ def envs_root() -> Path:
 
 def namespaces_available(interpreter: str) -> tuple[bool, str]:
     """Whether runtime.py can isolate itself on this machine (probed once per interpreter)."""
-    if os.environ.get(ISOLATION_ENV, "").lower() == "off":
-        return False, f"{ISOLATION_ENV}=off"
     with _probe_lock:
         if interpreter not in _probed:
-            _probed[interpreter] = _probe(interpreter)
+            if os.environ.get(ISOLATION_ENV, "").lower() == "off":
+                _probed[interpreter] = (False, f"{ISOLATION_ENV}=off")
+            else:
+                _probed[interpreter] = _probe(interpreter)
             available, reason = _probed[interpreter]
             if available:
                 LOG.info("Lambda environments: read-only task root, private sized /tmp")

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.conftest import SandboxUnderTest
 from tests.sandbox.lambdas import function_updated, wait_until
 
 if TYPE_CHECKING:
@@ -63,3 +65,40 @@ def test_async_event_after_update_is_not_held(
             timeout=HANDLED_WITHIN_S,
             what=f"round {round_}'s event to be handled",
         )
+
+
+SLOW = """
+import os, time
+def handler(event, context):
+    with open(event["runs"], "a") as f:  # a folder the test sees: logs reach CloudWatch late
+        f.write("started\\n")
+    time.sleep(2)
+    with open(event["runs"], "a") as f:
+        f.write(f"finished by {os.environ['ROUND']}\\n")
+"""
+
+
+def test_update_lets_the_invocation_in_flight_finish(
+    lam: LambdaClient, make_function: Callable[..., str], sandbox: SandboxUnderTest
+) -> None:
+    """AWS: an update does not cut a running invocation short; it finishes on the old code,
+    once (a killed one would fail, and its retry would run the new code)."""
+    if sandbox.embedded is None:
+        pytest.skip("needs a folder the test and the function share (the embedded sandbox's)")
+    runs = Path(sandbox.embedded.dir, f"runs-{uuid.uuid4().hex}")
+    name = make_function(SLOW, timeout=10, env={"ROUND": "old"})
+    lam.invoke(
+        FunctionName=name, InvocationType="Event", Payload=json.dumps({"runs": str(runs)}).encode()
+    )
+    wait_until(runs.exists, what="the invocation to start")
+    lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"ROUND": "new"}}
+    )
+    wait_until(function_updated(lam, name), what="update Successful")
+    wait_until(
+        lambda: "finished" in runs.read_text(),
+        timeout=HANDLED_WITHIN_S,
+        what="the invocation to finish",
+    )
+    assert runs.read_text().splitlines() == ["started", "finished by old"]
+    runs.unlink()

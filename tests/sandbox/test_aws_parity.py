@@ -440,3 +440,28 @@ def test_environments_are_bounded_by_reserved_concurrency(
         body, response = invoke(lam, name, Qualifier=qualifier)
         assert "FunctionError" not in response, body
         assert len(_processes_of(name)) == 1
+
+
+# --- runtimes that are not installed -------------------------------------------------------
+
+
+def test_a_python_runtime_not_installed_fails_saying_how_to_add_it(
+    lam: LambdaClient, make_function: Callable[..., str]
+) -> None:
+    """AWS offers python3.14; here the function is Failed with a reason naming the fix."""
+    from sandbox.paths import Paths
+
+    interpreters = json.loads(Paths.from_env().interpreters_file.read_text())
+    if "python3.14" in interpreters:
+        pytest.skip("python3.14 is installed here")
+    name = make_function(SLOW, runtime="python3.14", wait_active=False)
+
+    def settled() -> tuple[str, str] | None:
+        config = lam.get_function(FunctionName=name)["Configuration"]
+        return None if config["State"] == "Pending" else (config["State"], config["StateReason"])
+
+    state, reason = wait_until(settled, what="the function's state")
+    assert state == "Failed"
+    assert "python3.14 needs a Python 3.14 interpreter" in reason
+    assert "uv python install 3.14" in reason and "./scripts/setup" in reason
+    assert "python3.13" in reason  # what works here

@@ -1,0 +1,96 @@
+"""Where Linux gives no mount namespaces (forced here with SKYBOOK_LAMBDA_ISOLATION=off), the
+executor falls back to what a normal user can do, and says so in the log:
+
+- the task root is a copy without write bits: a non-root function cannot write there
+  (EACCES, where AWS says EROFS); root ignores file modes, so for root it is not enforced;
+- /tmp is a per-environment folder (TMPDIR), empty when the environment starts; its size is
+  not enforced, and code that writes to "/tmp" by name shares the host's.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from sandbox.runner import Sandbox, temporary_sandbox
+from tests.conftest import REGION, SandboxUnderTest
+from tests.sandbox.lambdas import ROLE, invoke, wait_until, zip_of
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+pytestmark = pytest.mark.sandbox
+
+PROBES = """
+import errno, os, stat, tempfile, time
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    task = os.environ["LAMBDA_TASK_ROOT"]
+    tmp = tempfile.gettempdir()
+    open(os.path.join(tmp, event.get("write", "x")), "w").close()
+    try:
+        open(os.path.join(task, "new.txt"), "w").close()
+        write = "written"
+    except OSError as e:
+        write = errno.errorcode[e.errno]
+    modes = [stat.S_IMODE(os.stat(p).st_mode) for p in (task, os.path.join(task, "app.py"))]
+    return {"tmp": tmp, "files": sorted(os.listdir(tmp)), "write": write, "modes": modes,
+            "pid": os.getpid()}
+"""
+
+
+@pytest.fixture(scope="module")
+def fallback(sandbox: SandboxUnderTest) -> Iterator[tuple[Sandbox, LambdaClient]]:
+    if sandbox.kind != "embedded":
+        pytest.skip("needs an embedded sandbox of its own")
+    with temporary_sandbox(
+        "test-fallback",
+        extra_env={"SKYBOOK_LAMBDA_ISOLATION": "off"},
+        services=("lambda", "logs", "sts", "iam", "sqs"),
+        prewarm_dynamodb=False,
+    ) as own:
+        lam = boto3.client(
+            "lambda",
+            endpoint_url=own.endpoint,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 1}, read_timeout=60),
+        )
+        yield own, lam
+
+
+def test_fallback_task_root_and_tmp(fallback: tuple[Sandbox, LambdaClient]) -> None:
+    own, lam = fallback
+    lam.create_function(
+        FunctionName="probe",
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role=ROLE,
+        Code={"ZipFile": zip_of({"app.py": PROBES})},
+    )
+    wait_until(
+        lambda: lam.get_function(FunctionName="probe")["Configuration"]["State"] == "Active",
+        what="probe Active",
+    )
+    with ThreadPoolExecutor(2) as pool:
+        results = list(
+            pool.map(lambda m: invoke(lam, "probe", {"write": m, "sleep": 1})[0], ["a", "b"])
+        )
+    assert results[0]["pid"] != results[1]["pid"]
+    for result, mine in zip(results, ["a", "b"], strict=True):
+        assert result["tmp"].startswith(str(own.lambda_env_dir))  # per environment ...
+        assert result["files"] == [mine]  # ... and empty at its start
+        assert result["modes"] == [0o555, 0o555]  # no write bits in the task root
+        if os.geteuid() != 0:
+            assert result["write"] == errno.errorcode[errno.EACCES]
+        else:
+            assert result["write"] == "written"  # root: file modes do not bind it (documented)
+    assert "cannot use mount namespaces here" in own.log_file.read_text()
