@@ -411,7 +411,7 @@ def _setup_logging():
     root.addHandler(handler)
 
 
-def _start_debugger(debug):
+def _start_debugger(debug, paths):
     """Listen for an IDE on loopback and wait until one attaches (``skybook debug``)."""
     sys.path.append(debug["site"])  # debugpy: only in an environment being debugged
     import debugpy
@@ -419,9 +419,9 @@ def _start_debugger(debug):
     debugpy.listen(("127.0.0.1", int(debug["port"])))
     # The code runs under AWS's paths (/var/task/...), which the IDE maps to its files; pydevd
     # refuses breakpoints in files it cannot see, so it is told those exist.
-    file_utils = sys.modules["pydevd_file_utils"]
-    exists = file_utils.exists
-    file_utils.exists = lambda name: exists(name) or _PATHS.real_exists(name)
+    namespace = vars(sys.modules["pydevd_file_utils"])
+    exists = namespace["exists"]
+    namespace["exists"] = lambda name: exists(name) or paths.real_exists(name)
     print(
         f"skybook: debugger listening on 127.0.0.1:{debug['port']}; "
         "waiting for an IDE to attach (see docs/debugging.md)",
@@ -584,7 +584,7 @@ def main(argv):
     _setup_logging()
     try:
         if init.get("debug"):
-            _start_debugger(init["debug"])
+            _start_debugger(init["debug"], _PATHS)
         handler = _load_handler(init["handler"])
     except Exception as e:
         error = _error(e, "")
