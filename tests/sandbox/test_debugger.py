@@ -30,12 +30,20 @@ pytestmark = pytest.mark.sandbox
 
 APP = textwrap.dedent(
     """\
+    from common import helper
+
     def handler(event, context):
-        total = event["a"] + event["b"]
-        return {"total": total}
+        return {"total": helper.add(event["a"], event["b"])}
     """
 )
-BREAKPOINT_LINE = 3  # return {"total": total}
+HELPER = textwrap.dedent(
+    """\
+    def add(a, b):
+        total = a + b
+        return total
+    """
+)
+BREAKPOINT_LINE = 3  # in common/helper.py: return total
 
 
 class Dap:
@@ -94,13 +102,17 @@ def dev_file(sandbox: SandboxUnderTest) -> Iterator[Path]:
     devmode.update(path, lambda state: state.debug.clear())
 
 
-def test_breakpoint_is_hit_through_the_path_mapping(
+def test_breakpoint_is_hit_through_the_path_mappings(
     lam: LambdaClient, make_function: Callable[..., str], dev_file: Path, tmp_path: Path
 ) -> None:
-    name = make_function(APP, timeout=3)  # timeouts are off while debugging
-    local = tmp_path / "functions" / "adder"  # where the IDE has the code
-    local.mkdir(parents=True)
-    (local / "app.py").write_text(APP)
+    """A breakpoint in the IDE's copy of common/ (mapped as docs/debugging.md maps it) stops
+    the invocation, and the stack names the IDE's file."""
+    files = {"app.py": APP, "common/__init__.py": "", "common/helper.py": HELPER}
+    name = make_function(files=files, timeout=3)  # timeouts are off while debugging
+    functions = tmp_path / "functions"  # the IDE's working tree
+    for rel, text in {"adder/app.py": APP, "common/helper.py": HELPER}.items():
+        (functions / rel).parent.mkdir(parents=True, exist_ok=True)
+        (functions / rel).write_text(text)
     port = free_port()
     devmode.update(dev_file, lambda state: state.debug.__setitem__(name, {"port": port}))
 
@@ -116,25 +128,29 @@ def test_breakpoint_is_hit_through_the_path_mapping(
         dap.send(
             "attach",
             justMyCode=True,
-            pathMappings=[{"localRoot": str(local), "remoteRoot": "/var/task"}],
+            pathMappings=[  # as in docs/debugging.md: common/ first, then the function's folder
+                {"localRoot": str(functions / "common"), "remoteRoot": "/var/task/common"},
+                {"localRoot": str(functions / "adder"), "remoteRoot": "/var/task"},
+            ],
         )
         dap.wait_for("event", "initialized")
+        helper = functions / "common" / "helper.py"
         dap.send(
-            "setBreakpoints",
-            source={"path": str(local / "app.py")},
-            breakpoints=[{"line": BREAKPOINT_LINE}],
+            "setBreakpoints", source={"path": str(helper)}, breakpoints=[{"line": BREAKPOINT_LINE}]
         )
         reply = dap.wait_for("response", "setBreakpoints")
-        assert reply["success"], reply
+        assert reply["body"]["breakpoints"][0]["verified"], reply
         dap.send("configurationDone")
         stopped = dap.wait_for("event", "stopped")
         assert stopped["body"]["reason"] == "breakpoint"
         assert not result.done()  # the invocation waits at the breakpoint
 
-        dap.send("stackTrace", threadId=stopped["body"]["threadId"], levels=1)
-        top = dap.wait_for("response", "stackTrace")["body"]["stackFrames"][0]
-        assert top["line"] == BREAKPOINT_LINE
-        assert Path(top["source"]["path"]) == local / "app.py"  # mapped back to the IDE's copy
+        dap.send("stackTrace", threadId=stopped["body"]["threadId"], levels=2)
+        frames = dap.wait_for("response", "stackTrace")["body"]["stackFrames"]
+        assert [(Path(f["source"]["path"]), f["line"]) for f in frames] == [
+            (helper, BREAKPOINT_LINE),
+            (functions / "adder" / "app.py", 4),
+        ]
         dap.send("continue", threadId=stopped["body"]["threadId"])
         body, response = result.result(timeout=30)
     finally:
