@@ -293,4 +293,7 @@ def test_nothing_is_written_outside_the_repo(sandbox: SandboxUnderTest) -> None:
     assert running.dir.is_relative_to(REPO / ".skybook")
     for path in ("/var/lib/localstack", "/usr/lib/localstack", "/tmp/localstack"):
         assert not Path(path).exists(), path
-    assert (running.dir / "fs" / "tmp").is_dir()  # LocalStack's own tmp went here instead
+    # LocalStack's temporary files (its own, and the unzipped function code) go to the
+    # sandbox's tmp/ (its TEMP), not to the host's /tmp
+    assert running.tmp_dir.is_dir()
+    assert (running.dir / "fs" / str(running.tmp_dir).lstrip("/")).is_dir()

@@ -1,10 +1,15 @@
-"""Where Linux gives no mount namespaces (forced here with SKYBOOK_LAMBDA_ISOLATION=off), the
+"""The executor under settings a sandbox of its own is started with.
+
+Where Linux gives no mount namespaces (forced here with SKYBOOK_LAMBDA_ISOLATION=off), the
 executor falls back to what a normal user can do, and says so in the log:
 
 - the task root is a copy without write bits: a non-root function cannot write there
   (EACCES, where AWS says EROFS); root ignores file modes, so for root it is not enforced;
 - /tmp is a per-environment folder (TMPDIR), empty when the environment starts; its size is
   not enforced, and code that writes to "/tmp" by name shares the host's.
+
+LocalStack's LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES (a string in the environment) sets
+the response limit, with AWS's error for it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
 pytestmark = pytest.mark.sandbox
+LIMIT = 2000
 
 PROBES = """
 import errno, os, stat, tempfile, time
@@ -47,12 +53,15 @@ def handler(event, context):
 
 
 @pytest.fixture(scope="module")
-def fallback(sandbox: SandboxUnderTest) -> Iterator[tuple[Sandbox, LambdaClient]]:
+def configured(sandbox: SandboxUnderTest) -> Iterator[tuple[Sandbox, LambdaClient]]:
     if sandbox.kind != "embedded":
         pytest.skip("needs an embedded sandbox of its own")
     with temporary_sandbox(
-        "test-fallback",
-        extra_env={"SKYBOOK_LAMBDA_ISOLATION": "off"},
+        "test-configured",
+        extra_env={
+            "SKYBOOK_LAMBDA_ISOLATION": "off",
+            "LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES": str(LIMIT),
+        },
         services=("lambda", "logs", "sts", "iam", "sqs"),
         prewarm_dynamodb=False,
     ) as own:
@@ -67,8 +76,8 @@ def fallback(sandbox: SandboxUnderTest) -> Iterator[tuple[Sandbox, LambdaClient]
         yield own, lam
 
 
-def test_fallback_task_root_and_tmp(fallback: tuple[Sandbox, LambdaClient]) -> None:
-    own, lam = fallback
+def test_fallback_task_root_and_tmp(configured: tuple[Sandbox, LambdaClient]) -> None:
+    own, lam = configured
     lam.create_function(
         FunctionName="probe",
         Runtime="python3.13",
@@ -94,3 +103,28 @@ def test_fallback_task_root_and_tmp(fallback: tuple[Sandbox, LambdaClient]) -> N
         else:
             assert result["write"] == "written"  # root: file modes do not bind it (documented)
     assert "cannot use mount namespaces here" in own.log_file.read_text()
+
+
+def test_configured_response_limit(configured: tuple[Sandbox, LambdaClient]) -> None:
+    _, lam = configured
+    lam.create_function(
+        FunctionName="big",
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role=ROLE,
+        Code={"ZipFile": zip_of({"app.py": "def handler(e, c):\n    return 'x' * e['n']\n"})},
+    )
+    wait_until(
+        lambda: lam.get_function(FunctionName="big")["Configuration"]["State"] == "Active",
+        what="big Active",
+    )
+    body, response = invoke(lam, "big", {"n": 100})
+    assert body == "x" * 100
+    body, response = invoke(lam, "big", {"n": LIMIT})
+    assert response["FunctionError"] == "Unhandled"
+    assert body == {
+        "errorType": "Function.ResponseSizeTooLarge",
+        "errorMessage": (
+            f"Response payload size exceeded maximum allowed payload size ({LIMIT} bytes)."
+        ),
+    }
