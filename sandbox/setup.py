@@ -70,6 +70,13 @@ def pip_install(paths: Paths, *args: str, what: str) -> None:
     )
 
 
+def install_into(paths: Paths, target: Path, *args: str, what: str) -> None:
+    """A fresh ``pip install --target``: a folder of packages a function process may import."""
+    if target.exists():
+        shutil.rmtree(target)
+    pip_install(paths, "--target", str(target), *args, what=what)
+
+
 def digest(*parts: str | Path) -> str:
     h = hashlib.sha256()
     for part in parts:
@@ -243,12 +250,9 @@ def install_lambda_runtimes(paths: Paths) -> None:
 
     def step() -> None:
         log(f"Lambda runtime libraries: {LAMBDA_BOTO3}")
-        if paths.lambda_site.exists():
-            shutil.rmtree(paths.lambda_site)
-        pip_install(
+        install_into(
             paths,
-            "--target",
-            str(paths.lambda_site),
+            paths.lambda_site,
             "-c",
             str(CONSTRAINTS),
             LAMBDA_BOTO3,
@@ -264,12 +268,9 @@ def install_debugger(paths: Paths) -> None:
 
     def step() -> None:
         log(f"Lambda debugger: {DEBUGPY}")
-        if paths.debug_site.exists():
-            shutil.rmtree(paths.debug_site)
-        pip_install(
+        install_into(
             paths,
-            "--target",
-            str(paths.debug_site),
+            paths.debug_site,
             "--no-deps",
             "--only-binary=:all:",
             "--platform=any",

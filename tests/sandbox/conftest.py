@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -12,6 +13,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from sandbox import devmode
 from tests.conftest import REGION, SandboxUnderTest
 from tests.sandbox.lambdas import ROLE, wait_until, zip_of
 
@@ -88,3 +90,17 @@ def make_function(lam: LambdaClient) -> Iterator[Callable[..., str]]:
         # already deleted, or Failed (which LocalStack 4.14 cannot delete): fine either way
         with contextlib.suppress(ClientError):
             lam.delete_function(FunctionName=name)
+
+
+@pytest.fixture
+def dev_file(sandbox: SandboxUnderTest) -> Iterator[Path]:
+    """The embedded sandbox's dev file (watch and debug mode), cleared after the test."""
+    if sandbox.embedded is None:
+        pytest.skip("needs the embedded sandbox's dev file")
+    path: Path = sandbox.embedded.dev_file
+    yield path
+
+    def clear(state: devmode.DevState) -> None:
+        state.watch, state.watcher, state.generations, state.debug = {}, None, {}, {}
+
+    devmode.update(path, clear)

@@ -76,19 +76,23 @@ def configured(sandbox: SandboxUnderTest) -> Iterator[tuple[Sandbox, LambdaClien
         yield own, lam
 
 
-def test_fallback_task_root_and_tmp(configured: tuple[Sandbox, LambdaClient]) -> None:
-    own, lam = configured
+def _create(lam: LambdaClient, name: str, source: str) -> None:
     lam.create_function(
-        FunctionName="probe",
+        FunctionName=name,
         Runtime="python3.13",
         Handler="app.handler",
         Role=ROLE,
-        Code={"ZipFile": zip_of({"app.py": PROBES})},
+        Code={"ZipFile": zip_of({"app.py": source})},
     )
     wait_until(
-        lambda: lam.get_function(FunctionName="probe")["Configuration"]["State"] == "Active",
-        what="probe Active",
+        lambda: lam.get_function(FunctionName=name)["Configuration"]["State"] == "Active",
+        what=f"{name} Active",
     )
+
+
+def test_fallback_task_root_and_tmp(configured: tuple[Sandbox, LambdaClient]) -> None:
+    own, lam = configured
+    _create(lam, "probe", PROBES)
     with ThreadPoolExecutor(2) as pool:
         results = list(
             pool.map(lambda m: invoke(lam, "probe", {"write": m, "sleep": 1})[0], ["a", "b"])
@@ -107,17 +111,7 @@ def test_fallback_task_root_and_tmp(configured: tuple[Sandbox, LambdaClient]) ->
 
 def test_configured_response_limit(configured: tuple[Sandbox, LambdaClient]) -> None:
     _, lam = configured
-    lam.create_function(
-        FunctionName="big",
-        Runtime="python3.13",
-        Handler="app.handler",
-        Role=ROLE,
-        Code={"ZipFile": zip_of({"app.py": "def handler(e, c):\n    return 'x' * e['n']\n"})},
-    )
-    wait_until(
-        lambda: lam.get_function(FunctionName="big")["Configuration"]["State"] == "Active",
-        what="big Active",
-    )
+    _create(lam, "big", "def handler(e, c):\n    return 'x' * e['n']\n")
     body, response = invoke(lam, "big", {"n": 100})
     assert body == "x" * 100
     body, response = invoke(lam, "big", {"n": LIMIT})

@@ -9,7 +9,6 @@ import socket
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,6 @@ import pytest
 
 from sandbox import devmode
 from sandbox.runner import free_port
-from tests.conftest import SandboxUnderTest
 from tests.sandbox.lambdas import invoke
 
 if TYPE_CHECKING:
@@ -91,15 +89,6 @@ class Dap:
             message = self._read()
             if message["type"] == kind and message.get(key) == name:
                 return message
-
-
-@pytest.fixture
-def dev_file(sandbox: SandboxUnderTest) -> Iterator[Path]:
-    if sandbox.embedded is None:
-        pytest.skip("debugging needs the embedded sandbox's dev file")
-    path: Path = sandbox.embedded.dev_file
-    yield path
-    devmode.update(path, lambda state: state.debug.clear())
 
 
 def test_breakpoint_is_hit_through_the_path_mappings(

@@ -17,7 +17,6 @@ import pytest
 
 from sandbox import devmode
 from skybook.watch import Watcher
-from tests.conftest import SandboxUnderTest
 from tests.sandbox.lambdas import invoke, wait_until
 
 if TYPE_CHECKING:
@@ -41,19 +40,6 @@ def handler(event, context):
 
 def app(version: int) -> str:
     return APP + f"\nVERSION = {version}\n"
-
-
-@pytest.fixture
-def dev_file(sandbox: SandboxUnderTest) -> Iterator[Path]:
-    if sandbox.embedded is None:
-        pytest.skip("hot reload needs the embedded sandbox's dev file")
-    path: Path = sandbox.embedded.dev_file
-    yield path
-
-    def clear(state: devmode.DevState) -> None:
-        state.watch, state.watcher, state.generations, state.debug = {}, None, {}, {}
-
-    devmode.update(path, clear)
 
 
 class Tree:
