@@ -4,8 +4,9 @@
 ``python -m bootstrap`` the command-line one.
 """
 
-from bootstrap.deployer import Result, deploy, destroy, outputs, plan, read_outputs
+from bootstrap.deployer import Result, deploy, destroy, outputs, plan
 from bootstrap.errors import DeployError
+from bootstrap.outputs import read_outputs, stack_outputs
 from bootstrap.settings import Settings
 from bootstrap.target import Target
 
@@ -19,4 +20,5 @@ __all__ = [
     "outputs",
     "plan",
     "read_outputs",
+    "stack_outputs",
 ]

@@ -1,16 +1,13 @@
-"""Small helpers shared by the planner, executor and sweeper: error codes, tags, policies."""
+"""Small helpers the kinds of resources share: error codes, tags, policies, pages."""
 
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import botocore.exceptions
-
-from bootstrap.models import TAG_KEY
 
 T = TypeVar("T")
 
@@ -38,14 +35,6 @@ def missing(call: Callable[[], T]) -> T | None:
         if error_code(error) in NOT_FOUND:
             return None
         raise
-
-
-def tag_list(stack: str) -> list[dict[str, str]]:
-    return [{"Key": TAG_KEY, "Value": stack}]
-
-
-def tag_map(stack: str) -> dict[str, str]:
-    return {TAG_KEY: stack}
 
 
 def tags_as_map(tags: Any) -> dict[str, str]:
@@ -99,21 +88,3 @@ def normalize_policy(document: Any) -> Any:
 def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
     for page in client.get_paginator(operation).paginate(**kwargs):
         yield from page.get(key, [])
-
-
-def wait_for(
-    what: str,
-    check: Callable[[], bool],
-    *,
-    timeout: float,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> None:
-    """Poll ``check`` until it returns True; raise TimeoutError naming ``what``."""
-    deadline = clock() + timeout
-    delay = 0.1
-    while not check():
-        if clock() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        sleep(delay)
-        delay = min(delay * 2, 2.0)

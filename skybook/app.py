@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bootstrap import DeployError, Settings, Target, deploy, read_outputs
+from bootstrap import DeployError, Settings, Target, deploy, stack_outputs
 from bootstrap.target import DEFAULT_REGION
 from sandbox.paths import Paths
+from skybook.contract import booking_request
+from skybook.errors import UserError
 
 
 def default_outputs() -> Path:
@@ -23,7 +25,7 @@ def default_outputs() -> Path:
     return Paths.from_env().home / "outputs.json"
 
 
-class AppError(Exception):
+class AppError(UserError):
     """Deploying or reading the app failed; the message says why."""
 
 
@@ -62,6 +64,15 @@ def deploy_app(
     return result.outputs
 
 
+def app_outputs(endpoint: str, stack: str = "skybook") -> dict[str, Any]:
+    """The outputs of the app deployed there (by ``up``, the compose hook or anyone), read
+    from the stack itself."""
+    try:
+        return stack_outputs(Target.local(endpoint), stack)
+    except DeployError as error:
+        raise AppError(str(error)) from error
+
+
 def seed_flights(target: Target, outputs: dict[str, Any]) -> dict[str, Any]:
     """Run syncFlights now (as its daily schedule would): it never resets existing flights."""
     response = target.client("lambda").invoke(
@@ -73,15 +84,12 @@ def seed_flights(target: Target, outputs: dict[str, Any]) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
-def describe_app(endpoint: str, outputs_file: Path | None = None) -> dict[str, Any]:
-    """The app's outputs if it was deployed to this endpoint, for ``status``."""
-    outputs_file = outputs_file or default_outputs()
+def describe_app(endpoint: str) -> dict[str, Any]:
+    """The app on this endpoint, as its stack describes itself, for ``status``."""
     try:
-        outputs = read_outputs(outputs_file)
-    except (OSError, ValueError, DeployError):
+        outputs = app_outputs(endpoint)
+    except AppError:
         return {"deployed": False, "lines": ["app: not deployed (./scripts/up deploys it)"]}
-    if outputs.get("endpoint") != endpoint:
-        return {"deployed": False, "lines": ["app: not deployed on this sandbox"]}
     return {
         "deployed": True,
         "outputs": outputs,
@@ -93,12 +101,8 @@ def describe_app(endpoint: str, outputs_file: Path | None = None) -> dict[str, A
 
 
 def example_booking(destination: str = "LHR") -> dict[str, Any]:
-    return {
-        "destination": destination,
-        "flightDate": datetime.now(UTC).date().isoformat(),
-        "numberOfSeats": 1,
-        "bookerEmail": "traveller@example.com",
-    }
+    today = datetime.now(UTC).date().isoformat()
+    return booking_request(destination, today, 1, "traveller@example.com")
 
 
 def print_welcome(endpoint: str, outputs: dict[str, Any]) -> None:

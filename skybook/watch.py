@@ -154,9 +154,9 @@ def describe(dev_file: Path) -> list[str]:
     return lines
 
 
-def start_detached(sandbox: Sandbox, outputs_file: Path) -> int:
+def start_detached(sandbox: Sandbox, stack: str) -> int:
     """A watcher process for a detached sandbox; it ends when the sandbox does."""
-    command = [sys.executable, "-m", "skybook.watch", "--outputs-file", str(outputs_file)]
+    command = [sys.executable, "-m", "skybook.watch", "--stack-name", stack]
     command += ["--sandbox", sandbox.settings.name]
     process = spawn_detached(command, sandbox.dir / LOG, port=sandbox.settings.port)
     deadline = time.monotonic() + 10
@@ -173,15 +173,16 @@ def start_detached(sandbox: Sandbox, outputs_file: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bootstrap import read_outputs
+    from bootstrap import Target, stack_outputs
 
     parser = argparse.ArgumentParser(prog="python -m skybook.watch", description=__doc__)
-    parser.add_argument("--outputs-file", type=Path, required=True)
+    parser.add_argument("--stack-name", default="skybook")
     parser.add_argument("--sandbox", default=None)
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
     sandbox = Sandbox(SandboxSettings.from_env(name=args.sandbox, port=args.port))
-    watcher = Watcher(sandbox.dev_file, mapping(read_outputs(args.outputs_file)))
+    outputs = stack_outputs(Target.local(sandbox.endpoint), args.stack_name)
+    watcher = Watcher(sandbox.dev_file, mapping(outputs))
     watcher.enable(os.getpid())
     print(f"watching {FUNCTIONS_DIR}", flush=True)
     try:

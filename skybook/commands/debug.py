@@ -8,7 +8,6 @@ into functions/<folder>). ``debug --off`` ends it; so does stopping the sandbox.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from sandbox import devmode
@@ -100,7 +99,5 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--off", action="store_true", help="stop debugging FUNCTION (default: every function)"
     )
-    parser.add_argument(
-        "--outputs-file", metavar="F", type=Path, help="the deployed stack's outputs"
-    )
+    parser.add_argument("--stack-name", metavar="NAME", default="skybook")
     parser.set_defaults(func=cmd_debug)

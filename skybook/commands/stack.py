@@ -21,14 +21,9 @@ from skybook.commands import context
 from skybook.commands.output import print_json, print_table
 
 
-def _wants_aws(args: argparse.Namespace) -> bool:
-    return bool(args.aws or (args.profile and not args.endpoint))
-
-
 def target_and_settings(args: argparse.Namespace) -> tuple[Target, Settings]:
     """Bootstrap's target and settings for these options; the sandbox's unless --aws."""
-    args.outputs_file = context.outputs_path(args.outputs_file)
-    if not _wants_aws(args):
+    if not context.wants_aws(args):
         args.endpoint = context.sandbox_endpoint(args.endpoint)
     target = bootstrap_cli.target_from(args)
     settings = bootstrap_cli.settings_from(args, target)

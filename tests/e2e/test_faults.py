@@ -27,10 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from bootstrap import Target, destroy
-from skybook import dlq
+from skybook import appdata, dlq
 from skybook.app import deploy_app, sandbox_settings
 from skybook.cli import main as skybook_main
 from tests.conftest import SandboxUnderTest
@@ -111,36 +112,25 @@ def _book(app: App, flight_date: str, email: str) -> str:
 
 def _marker(app: App, booking_id: str) -> dict[str, Any] | None:
     """Where registerBooking counts an event's deliveries under a per-delivery fault."""
-    item = (
-        app.sandbox.client("dynamodb")
-        .get_item(
-            TableName=app.table,
-            Key={"PK": {"S": f"FAULT#{booking_id}"}, "SK": {"S": "DELIVERIES"}},
-            ConsistentRead=True,
-        )
-        .get("Item")
-    )
-    return {k: next(iter(v.values())) for k, v in item.items()} if item else None
+    return app.item({"PK": {"S": f"FAULT#{booking_id}"}, "SK": {"S": "DELIVERIES"}})
 
 
 def _function_of(pid: int) -> str | None:
     """The Lambda function a process of the process executor runs (None: not one of them)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
+        process = psutil.Process(pid)
+        if not any(arg.endswith("runtime.py") for arg in process.cmdline()):
+            return None
+        return process.environ().get("AWS_LAMBDA_FUNCTION_NAME")
+    except psutil.Error:
         return None
-    if not any(arg.endswith(b"runtime.py") for arg in cmdline):
-        return None
-    for entry in environ:
-        if entry.startswith(b"AWS_LAMBDA_FUNCTION_NAME="):
-            return entry.split(b"=", 1)[1].decode()
-    return None
 
 
 def _failed_for(app: App, booking_id: str) -> list[dlq.FailedEvent]:
     return [
-        e for e in dlq.list_failed(app.outputs, app.sandbox.endpoint) if e.booking_id == booking_id
+        e
+        for e in dlq.list_failed(app.outputs, appdata.local(app.sandbox.endpoint, app.outputs))
+        if e.booking_id == booking_id
     ]
 
 
@@ -193,7 +183,7 @@ def test_a_killed_function_process_is_retried_and_books_once(
         marker = wait_for(
             lambda: _marker(app, booking_id), what="registerBooking to pause on the event"
         )
-        assert marker["deliveries"] == "1"
+        assert marker["deliveries"] == 1
         pid = int(marker["pid"])
         assert pid in sandbox.embedded.pids(), "the paused process is not the sandbox's"
         assert _function_of(pid) == function
@@ -213,7 +203,7 @@ def test_a_killed_function_process_is_retried_and_books_once(
         ),
         what="the killed invocation's error in the log",
     )
-    assert (_marker(app, booking_id) or {})["deliveries"] == "2"  # the retry did not pause
+    assert (_marker(app, booking_id) or {})["deliveries"] == 2  # the retry did not pause
     assert _failed_for(app, booking_id) == []
 
 
@@ -232,7 +222,7 @@ def test_a_transient_failure_is_retried_and_books_once(
 
     failures = app.log_lines("registerBooking", booking_id, "injected fault")
     assert len(failures) == 2, failures
-    assert (_marker(app, booking_id) or {})["deliveries"] == "3"
+    assert (_marker(app, booking_id) or {})["deliveries"] == 3
     assert _failed_for(app, booking_id) == []
 
 
@@ -241,7 +231,7 @@ def _cli(
 ) -> tuple[int, str, str]:
     capsys.readouterr()
     code = skybook_main(
-        [*args, "--endpoint", app.sandbox.endpoint, "--outputs-file", str(outputs_file)]
+        [*args, "--endpoint", app.sandbox.endpoint, "--stack-name", str(app.outputs["stack"])]
     )
     captured = capsys.readouterr()
     return code, captured.out, captured.err

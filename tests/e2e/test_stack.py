@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bootstrap import Target, deploy, destroy
+from bootstrap import Target, deploy, destroy, stack_outputs
 from skybook.app import sandbox_settings
 from tests.conftest import SandboxUnderTest
 from tests.e2e.conftest import App, wait_for
@@ -29,6 +26,11 @@ def test_second_apply_changes_nothing(app: App, tmp_path: Path) -> None:
     assert result.applied == []
     assert result.summary() == "No changes: the stack is up to date."
     assert result.outputs["bookFlightUrl"] == app.outputs["bookFlightUrl"]
+
+
+def test_outputs_read_from_the_stack_are_those_apply_gave(app: App) -> None:
+    """No outputs file, no settings: the deployed stack alone gives the same outputs."""
+    assert stack_outputs(Target.local(app.sandbox.endpoint), app.outputs["stack"]) == app.outputs
 
 
 def test_schedule_rule_targets_sync_flights(app: App) -> None:
@@ -99,26 +101,3 @@ def test_minute_schedule_fires_then_destroy_leaves_nothing(
     # ... and the other stack on the same sandbox is untouched.
     assert app.post({}).status == 400
     assert "functions" in stack_leftovers(sandbox, "skybook")
-
-
-def test_docker_init_hook_deploys_the_app(
-    sandbox: SandboxUnderTest, app: App, tmp_path: Path
-) -> None:
-    """The compose file's ready.d hook, run against this sandbox (no Docker here)."""
-    env = {
-        **os.environ,
-        "SKYBOOK_ENDPOINT": sandbox.endpoint,
-        "SKYBOOK_SOURCE": str(REPO),
-        "SKYBOOK_OUTPUTS_FILE": str(tmp_path / "outputs.json"),
-    }
-    result = subprocess.run(
-        [sys.executable, str(REPO / "docker" / "ready.d" / "skybook.py")],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
-    assert app.outputs["bookFlightUrl"] in result.stdout
-    assert (tmp_path / "outputs.json").is_file()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import json
 import textwrap
-import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
+from skybook import polling
+from tests.conftest import pid_alive
+
+__all__ = ["pid_alive"]  # re-exported: the executor tests import their helpers from here
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -35,14 +37,8 @@ def zip_of(files: dict[str, str], modes: dict[str, int] | None = None) -> bytes:
 
 def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    failure = AssertionError(f"timed out waiting for {what}")
+    return polling.wait_for(check, timeout=timeout, interval=0.05, error=failure)
 
 
 def invoke(
@@ -51,15 +47,6 @@ def invoke(
     """Synchronous invoke: (decoded payload, raw response)."""
     response = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode(), **kwargs)
     return json.loads(response["Payload"].read()), response
-
-
-def pid_alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def function_updated(lam: LambdaClient, name: str) -> Callable[[], bool]:

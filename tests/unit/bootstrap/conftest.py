@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,15 +73,33 @@ def settings(functions_dir: Path, tmp_path: Path) -> Settings:
     return Settings(functions_dir=functions_dir, outputs_file=tmp_path / "out" / "outputs.json")
 
 
+def _polling() -> bool:
+    """True when the current API call is a poll of a botocore waiter: how often a wait
+    polls is not part of the plan."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        path = Path(code.co_filename)
+        if (code.co_name, path.parent.name, path.name) == ("wait", "botocore", "waiter.py"):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
 class CallRecorder:
-    """Every API call made through the target's clients, as (service, operation)."""
+    """Every API call made through the target's clients, as (service, operation); ``polls``
+    are the calls that a wait made (also in ``calls``), as (service, operation)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.polls: list[tuple[str, str]] = []
 
     def __call__(self, model: object, **_: object) -> None:
         service = model.service_model.service_name  # type: ignore[attr-defined]
-        self.calls.append((service, model.name))  # type: ignore[attr-defined]
+        call = (service, model.name)  # type: ignore[attr-defined]
+        self.calls.append(call)
+        if _polling():
+            self.polls.append(call)
 
     @property
     def mutating(self) -> list[tuple[str, str]]:
@@ -88,6 +107,7 @@ class CallRecorder:
 
     def clear(self) -> None:
         self.calls.clear()
+        self.polls.clear()
 
 
 @pytest.fixture

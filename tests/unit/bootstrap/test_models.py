@@ -6,6 +6,8 @@ from pathlib import Path
 
 from bootstrap import models as m
 from bootstrap.aws import normalize_policy
+from bootstrap.resources.queue import Queue
+from bootstrap.resources.role import Role
 from bootstrap.settings import Settings
 from bootstrap.stack import desired_stack
 
@@ -43,7 +45,7 @@ def test_every_reference_points_backwards_in_the_stack(settings: Settings) -> No
     names = {r.name for r in resources}
     for resource in resources:
         forward = {d for d in resource.depends_on() if d in names and d not in seen}
-        if isinstance(resource, m.Queue):
+        if isinstance(resource, Queue):
             assert all(d.startswith("skybook-") for d in forward)  # rule ARNs, predicted
         else:
             assert not forward, (resource.name, forward)
@@ -52,7 +54,7 @@ def test_every_reference_points_backwards_in_the_stack(settings: Settings) -> No
 
 def test_no_wildcards_in_any_role(settings: Settings) -> None:
     for resource in desired_stack(settings):
-        if isinstance(resource, m.Role):
+        if isinstance(resource, Role):
             for statement in resource.statements:
                 assert "*" not in statement.actions and "*" not in statement.resources
                 assert all(":*" not in a for a in statement.actions)

@@ -5,37 +5,39 @@ first async event its new code handles.
 
 Runs its own sandbox on a free port. Timing goals live here, never in pass/fail tests.
 Usage: ``./scripts/bench [--warm N] [--cold N] [--bookings N] [--reloads N] [--deploys N]``;
-the load run is ``scripts/load``.
+the load run is ``scripts/load``. Percentiles are nearest-rank (:mod:`skybook.stats`), as in
+the load report.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bootstrap import Target
 from sandbox import devmode
 from sandbox.runner import Sandbox, temporary_sandbox
+from skybook import sesmail
 from skybook.app import deploy_app
+from skybook.contract import booking_request, flight_item
+from skybook.httpclient import post_json
+from skybook.polling import wait_for
+from skybook.stats import summary
 from skybook.watch import Watcher
 
 HANDLER = "def handler(event, context):\n    return {'ok': True, 'echo': event}\n"
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return round(ordered[index], 1)
 
 
 def client(endpoint: str, service: str) -> Any:
@@ -61,13 +63,9 @@ def create_function(lam: Any, name: str, role: str, source: str = HANDLER) -> No
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
 
 
-def summary(values: list[float], goal_ms: float | None = None) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "n": len(values),
-        "p50": percentile(values, 50),
-        "p95": percentile(values, 95),
-        "max": round(max(values), 1),
-    }
+def timings(values: list[float], goal_ms: float | None = None) -> dict[str, Any]:
+    """n, p50, p95 and max of the inner-loop measurements, with their goal if they have one."""
+    result: dict[str, Any] = {"n": len(values), **summary(values, (50, 95))}
     if goal_ms is not None:
         result["goal"] = f"< {goal_ms:.0f}"
     return result
@@ -100,7 +98,7 @@ def bench_hot_reload(sandbox: Sandbox, lam: Any, role: str, reloads: int) -> dic
         finally:
             watcher.stop()
     devmode.update(sandbox.dev_file, lambda state: state.generations.clear())
-    return summary(latencies, goal_ms=1000)
+    return timings(latencies, goal_ms=1000)
 
 
 def _invoke_value(lam: Any, name: str) -> Any:
@@ -141,7 +139,7 @@ def bench_deploy_to_async(sandbox: Sandbox, lam: Any, role: str, deploys: int) -
             time.sleep(0.01)
         totals.append((time.perf_counter() - started) * 1000)
         mark.unlink()
-    return {"deploy_to_event_handled": summary(totals), "deploy_only": summary(deploys_ms)}
+    return {"deploy_to_event_handled": timings(totals), "deploy_only": timings(deploys_ms)}
 
 
 def timed_invoke(lam: Any, name: str) -> float:
@@ -155,15 +153,14 @@ def timed_invoke(lam: Any, name: str) -> float:
 
 
 def rss_mb(pids: list[int]) -> float:
-    total_kb = 0
+    """Resident memory of these processes together (those already gone count nothing)."""
+    total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
+            total += psutil.Process(pid).memory_info().rss
+        except psutil.Error:
             continue
-    return round(total_kb / 1024, 1)
+    return round(total / 2**20, 1)
 
 
 def bench_app(endpoint: str, bookings: int) -> dict[str, Any]:
@@ -179,34 +176,20 @@ def bench_app(endpoint: str, bookings: int) -> dict[str, Any]:
     ddb, latencies = client(endpoint, "dynamodb"), []
     for i in range(bookings):
         flight_date = (date(2040, 1, 1) + timedelta(days=i)).isoformat()
-        ddb.put_item(
-            TableName=outputs["tableName"],
-            Item={
-                "PK": {"S": "DESTINATION#LHR"},
-                "SK": {"S": flight_date},
-                "availableSeats": {"N": "9"},
-            },
-        )
+        ddb.put_item(TableName=outputs["tableName"], Item=flight_item("LHR", flight_date, 9))
         email = f"bench-{i}@example.com"
         started = time.perf_counter()
-        request = urllib.request.Request(
-            outputs["bookFlightUrl"],
-            data=json.dumps(
-                {
-                    "destination": "LHR",
-                    "flightDate": flight_date,
-                    "numberOfSeats": 1,
-                    "bookerEmail": email,
-                }
-            ).encode(),
-            headers={"Content-Type": "application/json"},
+        answer = post_json(
+            outputs["bookFlightUrl"], booking_request("LHR", flight_date, 1, email), timeout=30
         )
-        urllib.request.urlopen(request, timeout=30).close()
-        deadline = time.monotonic() + 30
-        while not _mail_to(endpoint, email):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no email for booking {i} after 30 s")
-            time.sleep(0.01)
+        if answer.status != 200:
+            raise RuntimeError(f"booking {i} was refused: {answer.status} {answer.text}")
+        wait_for(
+            functools.partial(sesmail.addressed_to, endpoint, email),
+            timeout=30,
+            interval=0.01,
+            error=RuntimeError(f"no email for booking {i} after 30 s"),
+        )
         latencies.append((time.perf_counter() - started) * 1000)
     return {
         "apply_first_s": round(first, 2),
@@ -214,16 +197,9 @@ def bench_app(endpoint: str, bookings: int) -> dict[str, Any]:
         "booking_to_email_ms": {
             "n": len(latencies),
             "first": round(latencies[0], 1) if latencies else None,
-            "p50": percentile(latencies, 50) if latencies else None,
-            "p95": percentile(latencies, 95) if latencies else None,
+            **summary(latencies, (50, 95)),
         },
     }
-
-
-def _mail_to(endpoint: str, email: str) -> bool:
-    with urllib.request.urlopen(f"{endpoint}/_aws/ses", timeout=10) as response:
-        messages = json.load(response)["messages"]
-    return any(email in m.get("Destination", {}).get("ToAddresses", []) for m in messages)
 
 
 def run(
@@ -252,16 +228,10 @@ def run(
         create_function(lam, "bench-warm", role)
         timed_invoke(lam, "bench-warm")
         warm = [timed_invoke(lam, "bench-warm") for _ in range(warm_calls)]
-        result["cold_invoke_ms"] = {
-            "n": len(cold),
-            "p50": percentile(cold, 50),
-            "p95": percentile(cold, 95),
-            "max": round(max(cold), 1),
-        }
+        result["cold_invoke_ms"] = {"n": len(cold), **summary(cold, (50, 95))}
         result["warm_invoke_ms"] = {
             "n": len(warm),
-            "p50": percentile(warm, 50),
-            "p95": percentile(warm, 95),
+            **summary(warm, (50, 95)),
             "mean": round(statistics.fmean(warm), 1),
         }
         result["app"] = bench_app(sandbox.endpoint, bookings)
