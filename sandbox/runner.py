@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.devmode import DEV_FILE_ENV, FILE_NAME
 from sandbox.paths import Paths
 from sandbox.setup import is_ready
 
@@ -210,9 +211,18 @@ class Sandbox:
 
     @property
     def tmp_dir(self) -> Path:
-        """LocalStack's TMPDIR: it unpacks Lambda code under ``<tmp>/lambda``, which in /tmp
-        would be shared by every sandbox and user of the machine, and never cleaned."""
+        """LocalStack's temporary folder (the unzipped function code is in it)."""
         return self.dir / "tmp"
+
+    @property
+    def lambda_env_dir(self) -> Path:
+        """One folder per Lambda execution environment (its /tmp fallback, code copies)."""
+        return self.dir / "lambda-envs"
+
+    @property
+    def dev_file(self) -> Path:
+        """What hot reload and ``skybook debug`` ask of the Lambda executor (sandbox.devmode)."""
+        return self.dir / FILE_NAME
 
     @property
     def record_file(self) -> Path:
@@ -425,10 +435,8 @@ class Sandbox:
     def _prepare_dirs(self) -> None:
         """Fresh LocalStack state each start (nothing persists), logs kept one generation."""
         fs = self.dir / "fs"
-        for fresh in (fs, self.tmp_dir):
-            if fresh.exists():
-                shutil.rmtree(fresh)
-        self.tmp_dir.mkdir(parents=True)
+        if fs.exists():
+            shutil.rmtree(fs)
         static = fs / "usr" / "lib" / "localstack"
         static.parent.mkdir(parents=True)
         static.symlink_to(self.paths.static_libs)
@@ -443,10 +451,17 @@ class Sandbox:
         if self.lambda_log_dir.exists():
             shutil.rmtree(self.lambda_log_dir)
         self.lambda_log_dir.mkdir(parents=True)
+        self.dev_file.unlink(missing_ok=True)  # watch and debug end with the sandbox
+        for scratch in (self.tmp_dir, self.lambda_env_dir):
+            if scratch.exists():
+                _make_removable(scratch)
+                shutil.rmtree(scratch)
+            scratch.mkdir(parents=True)
 
     def _environment(self, sandbox_id: str) -> dict[str, str]:
         s, p = self.settings, self.paths
-        env = {k: v for k, v in os.environ.items() if k not in _PYTHON_VARS}
+        # TMPDIR/TMP would win over the TEMP set below (see there)
+        env = {k: v for k, v in os.environ.items() if k not in (*_PYTHON_VARS, "TMPDIR", "TMP")}
         env["PATH"] = f"{p.localstack_venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
         env.update(
             {
@@ -456,7 +471,6 @@ class Sandbox:
                 # FILESYSTEM_ROOT and writes to /var/lib/localstack.
                 "OVERRIDE_IN_DOCKER": "0",
                 "FILESYSTEM_ROOT": str(self.dir / "fs"),
-                "TMPDIR": str(self.tmp_dir),
                 "DNS_ADDRESS": "0",
                 "SKIP_SSL_CERT_DOWNLOAD": "1",
                 "DISABLE_EVENTS": "1",
@@ -465,6 +479,15 @@ class Sandbox:
                 "SKYBOOK_LAMBDA_INTERPRETERS": p.interpreters_file.read_text(),
                 "SKYBOOK_LAMBDA_SITE": str(p.lambda_site),
                 "SKYBOOK_LAMBDA_LOG_DIR": str(self.lambda_log_dir),
+                "SKYBOOK_LAMBDA_ENV_DIR": str(self.lambda_env_dir),
+                "SKYBOOK_LAMBDA_DEBUG_SITE": str(p.debug_site),
+                DEV_FILE_ENV: str(self.dev_file),
+                # LocalStack unzips function code below its temporary folder: here, not in
+                # /tmp, which every sandbox and user of the machine shares and nobody cleans,
+                # and where a function's private /tmp (a tmpfs over /tmp) would hide it.
+                # (TEMP, which Python's tempfile reads too: TMPDIR is a deprecated setting of
+                # LocalStack's and would be warned about.)
+                "TEMP": str(self.tmp_dir),
                 MARKER: sandbox_id,
             }
         )
@@ -484,6 +507,13 @@ class Sandbox:
         return env
 
 
+def _make_removable(root: Path) -> None:
+    """Function code copies are read-only (chmod'ed where no read-only mount is possible)."""
+    for dirpath, _dirnames, _filenames in os.walk(root):
+        with contextlib.suppress(OSError):
+            os.chmod(dirpath, 0o755)
+
+
 @contextlib.contextmanager
 def temporary_sandbox(prefix: str, **settings: Any) -> Iterator[Sandbox]:
     """A started sandbox on a free port, in folder ``<prefix>-<port>``; always stopped, and
@@ -498,6 +528,7 @@ def temporary_sandbox(prefix: str, **settings: Any) -> Iterator[Sandbox]:
     finally:
         sandbox.stop()
         if ok and not sandbox.keep_folder:
+            _make_removable(sandbox.dir)
             shutil.rmtree(sandbox.dir, ignore_errors=True)
         else:
             print(f"sandbox logs kept in {sandbox.dir}", file=sys.stderr)

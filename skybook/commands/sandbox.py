@@ -34,6 +34,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             print_welcome(ready.endpoint, outputs)
             if not args.no_console:
                 _start_console(args, ready.endpoint, ready.dir, outputs)
+            _start_dev_modes(args, ready, outputs)
 
     if args.detach:
         started = start_detached(sandbox.settings)
@@ -67,6 +68,28 @@ def _start_console(
         print(f"console not started: {error}", file=sys.stderr, flush=True)
         return
     print(f"  Console: {url}  (flights, bookings, inbox, events, logs)\n", flush=True)
+
+
+def _start_dev_modes(args: argparse.Namespace, ready: Sandbox, outputs: dict[str, Any]) -> None:
+    """``--watch`` (hot reload of functions/) and ``--debug FUNCTION``."""
+    from skybook import watch
+    from skybook.commands import debug
+
+    if args.watch:
+        watched = watch.mapping(outputs)
+        if args.detach:
+            watch.start_detached(ready, str(outputs["stack"]))
+        else:
+            watch.Watcher(ready.dev_file, watched).start()
+        print(
+            "  Watch mode: on. Functions run from functions/; a saved change is what the next "
+            "invocation runs (no deploy).\n",
+            flush=True,
+        )
+    if args.debug:
+        name = debug.deployed_name(outputs, args.debug)
+        debug.enable(ready, name, args.debug_port)
+        debug.print_attach_hint(name, args.debug_port)
 
 
 def _up_docker(args: argparse.Namespace) -> int:
@@ -105,6 +128,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from sandbox.__main__ import describe
     from skybook.console.process import recorded_url
+    from skybook.watch import describe as describe_dev
 
     sandbox = _sandbox(args)
     status: dict[str, Any] = describe(sandbox)
@@ -112,6 +136,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if status["running"]:
         status["app"] = describe_app(str(status["endpoint"]))
         status["console"] = recorded_url(sandbox.dir)
+        status["dev"] = describe_dev(sandbox.dev_file)  # watch and debug modes
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -127,6 +152,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for line in status["app"].get("lines", []):
         print(f"  {line}")
     print(f"  console: {status['console'] or 'not running (skybook console serves it)'}")
+    for line in status.get("dev", []):
+        print(f"  {line}")
     return 0
 
 
@@ -148,6 +175,17 @@ def register(sub: Any) -> None:
         type=int,
         help="console port on 127.0.0.1 (default 4580 or SKYBOOK_CONSOLE_PORT)",
     )
+    up.add_argument(
+        "--watch",
+        action="store_true",
+        help="hot reload: functions run from functions/, a saved change needs no deploy",
+    )
+    up.add_argument(
+        "--debug",
+        metavar="FUNCTION",
+        help="start FUNCTION's next environment under debugpy (see skybook debug)",
+    )
+    up.add_argument("--debug-port", type=int, default=5678, help="debugpy's port (default 5678)")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="stop a detached sandbox and everything it started")

@@ -284,6 +284,10 @@ def test_nothing_is_written_outside_the_repo(app: App) -> None:
     assert running.dir.is_relative_to(REPO / ".skybook")
     for path in ("/var/lib/localstack", "/usr/lib/localstack", "/tmp/localstack"):
         assert not Path(path).exists(), path
+    # LocalStack's temporary files (its own, and the unzipped function code) go to the
+    # sandbox's tmp/ (its TEMP), not to the host's /tmp
+    assert running.tmp_dir.is_dir()
+    assert (running.dir / "fs" / str(running.tmp_dir).lstrip("/")).is_dir()
     unpacked = [p.parent.name for p in running.tmp_dir.glob("lambda/awslambda-*-tasks/*/code")]
     assert len(unpacked) >= len(app.outputs["functions"])  # the app's functions, at least
     assert not [c for c in unpacked if list(Path("/tmp/lambda").glob(f"*/{c}"))]
