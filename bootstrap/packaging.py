@@ -24,6 +24,15 @@ _SKIP_DIRS = {"__pycache__", "tests", "templates", ".pytest_cache", ".mypy_cache
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
 
 
+# Also what hot reload leaves out when it runs a function from the working tree.
+SKIPPED_NAMES = frozenset(_SKIP_DIRS)
+
+
+def source_folders(functions_dir: Path, code_dir: str) -> list[tuple[str, Path]]:
+    """What a function's zip is made of: (folder inside the zip, source folder)."""
+    return [(COMMON_DIR, functions_dir / COMMON_DIR), ("", functions_dir / code_dir)]
+
+
 class PackagingError(DeployError):
     """A function's source folder is missing or unreadable."""
 

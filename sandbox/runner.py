@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.devmode import DEV_FILE_ENV, FILE_NAME
 from sandbox.paths import Paths
 from sandbox.setup import is_ready
 
@@ -43,6 +44,7 @@ DEFAULT_SERVICES = (
     "sqs",
 )
 MARKER = "SKYBOOK_SANDBOX_ID"
+INIT_STAGES = ("boot", "start", "ready", "shutdown")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Variables of the caller's Python that must not leak into LocalStack's interpreter.
 _PYTHON_VARS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYENV_VERSION", "PYTHONSTARTUP")
@@ -61,6 +63,10 @@ class SandboxSettings:
     port: int = 4566
     services: tuple[str, ...] = DEFAULT_SERVICES
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # LocalStack init hooks by stage ("boot", "start", "ready", "shutdown"): copied into
+    # <fs>/etc/localstack/init/<stage>.d, where host-mode LocalStack looks for them and runs
+    # them itself, exactly as the Docker image runs a mounted /etc/localstack/init.
+    init_hooks: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
     # Start DynamoDB Local's JVM (several seconds) in the background once the gateway is up,
     # so the first table call does not pay for it.
     prewarm_dynamodb: bool = True
@@ -72,6 +78,12 @@ class SandboxSettings:
             )
         if not 0 < self.port < 65536:
             raise SandboxError(f"port {self.port} is out of range: use 1 to 65535")
+        for stage, hooks in self.init_hooks.items():
+            if stage not in INIT_STAGES:
+                raise SandboxError(f"init stage {stage!r} is unknown: use one of {INIT_STAGES}")
+            for hook in hooks:
+                if not Path(hook).is_file():
+                    raise SandboxError(f"init hook {hook} does not exist")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> SandboxSettings:
@@ -191,6 +203,26 @@ class Sandbox:
     @property
     def lambda_log_dir(self) -> Path:
         return self.dir / "logs" / "lambda"
+
+    @property
+    def init_dir(self) -> Path:
+        """Where LocalStack on the host reads init hooks (``/etc/localstack/init`` in Docker)."""
+        return self.dir / "fs" / "etc" / "localstack" / "init"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """LocalStack's temporary folder (the unzipped function code is in it)."""
+        return self.dir / "tmp"
+
+    @property
+    def lambda_env_dir(self) -> Path:
+        """One folder per Lambda execution environment (its /tmp fallback, code copies)."""
+        return self.dir / "lambda-envs"
+
+    @property
+    def dev_file(self) -> Path:
+        """What hot reload and ``skybook debug`` ask of the Lambda executor (sandbox.devmode)."""
+        return self.dir / FILE_NAME
 
     @property
     def record_file(self) -> Path:
@@ -408,16 +440,28 @@ class Sandbox:
         static = fs / "usr" / "lib" / "localstack"
         static.parent.mkdir(parents=True)
         static.symlink_to(self.paths.static_libs)
+        for stage, hooks in self.settings.init_hooks.items():
+            folder = self.init_dir / f"{stage}.d"
+            folder.mkdir(parents=True, exist_ok=True)
+            for hook in hooks:
+                shutil.copy2(hook, folder / Path(hook).name)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         if self.log_file.exists():
             self.log_file.replace(self.log_file.with_suffix(".log.1"))
         if self.lambda_log_dir.exists():
             shutil.rmtree(self.lambda_log_dir)
         self.lambda_log_dir.mkdir(parents=True)
+        self.dev_file.unlink(missing_ok=True)  # watch and debug end with the sandbox
+        for scratch in (self.tmp_dir, self.lambda_env_dir):
+            if scratch.exists():
+                _make_removable(scratch)
+                shutil.rmtree(scratch)
+            scratch.mkdir(parents=True)
 
     def _environment(self, sandbox_id: str) -> dict[str, str]:
         s, p = self.settings, self.paths
-        env = {k: v for k, v in os.environ.items() if k not in _PYTHON_VARS}
+        # TMPDIR/TMP would win over the TEMP set below (see there)
+        env = {k: v for k, v in os.environ.items() if k not in (*_PYTHON_VARS, "TMPDIR", "TMP")}
         env["PATH"] = f"{p.localstack_venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
         env.update(
             {
@@ -435,6 +479,15 @@ class Sandbox:
                 "SKYBOOK_LAMBDA_INTERPRETERS": p.interpreters_file.read_text(),
                 "SKYBOOK_LAMBDA_SITE": str(p.lambda_site),
                 "SKYBOOK_LAMBDA_LOG_DIR": str(self.lambda_log_dir),
+                "SKYBOOK_LAMBDA_ENV_DIR": str(self.lambda_env_dir),
+                "SKYBOOK_LAMBDA_DEBUG_SITE": str(p.debug_site),
+                DEV_FILE_ENV: str(self.dev_file),
+                # LocalStack unzips function code below its temporary folder: here, not in
+                # /tmp, which every sandbox and user of the machine shares and nobody cleans,
+                # and where a function's private /tmp (a tmpfs over /tmp) would hide it.
+                # (TEMP, which Python's tempfile reads too: TMPDIR is a deprecated setting of
+                # LocalStack's and would be warned about.)
+                "TEMP": str(self.tmp_dir),
                 MARKER: sandbox_id,
             }
         )
@@ -454,6 +507,13 @@ class Sandbox:
         return env
 
 
+def _make_removable(root: Path) -> None:
+    """Function code copies are read-only (chmod'ed where no read-only mount is possible)."""
+    for dirpath, _dirnames, _filenames in os.walk(root):
+        with contextlib.suppress(OSError):
+            os.chmod(dirpath, 0o755)
+
+
 @contextlib.contextmanager
 def temporary_sandbox(prefix: str, **settings: Any) -> Iterator[Sandbox]:
     """A started sandbox on a free port, in folder ``<prefix>-<port>``; always stopped, and
@@ -468,6 +528,7 @@ def temporary_sandbox(prefix: str, **settings: Any) -> Iterator[Sandbox]:
     finally:
         sandbox.stop()
         if ok and not sandbox.keep_folder:
+            _make_removable(sandbox.dir)
             shutil.rmtree(sandbox.dir, ignore_errors=True)
         else:
             print(f"sandbox logs kept in {sandbox.dir}", file=sys.stderr)

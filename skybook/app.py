@@ -12,18 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bootstrap import DeployError, Settings, Target, deploy, read_outputs
+from bootstrap import DeployError, Settings, Target, deploy, stack_outputs
 from bootstrap.target import DEFAULT_REGION
-from sandbox.paths import Paths
+from skybook.contract import booking_request
+from skybook.errors import UserError
 
 
-def default_outputs() -> Path:
-    """Where ``up``/``deploy`` write the outputs: the kit's home, not the working directory,
-    so every command finds them wherever it runs (``$SKYBOOK_HOME`` moves it)."""
-    return Paths.from_env().home / "outputs.json"
-
-
-class AppError(Exception):
+class AppError(UserError):
     """Deploying or reading the app failed; the message says why."""
 
 
@@ -33,7 +28,6 @@ def sandbox_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "event_log": True,
         "days_ahead": 7,
-        "outputs_file": default_outputs(),
         "throttle": None,
     }
     values.update(overrides)
@@ -48,7 +42,10 @@ def deploy_app(
     quiet: bool = False,
     **settings: Any,
 ) -> dict[str, Any]:
-    """Deploy (idempotently) and seed the app on the sandbox at ``endpoint``; return outputs."""
+    """Deploy (idempotently) and seed the app on the sandbox at ``endpoint``; return outputs.
+
+    Nothing is written locally unless ``outputs_file`` asks for a copy: every command reads
+    the outputs from the stack itself."""
     if outputs_file is not None:
         settings["outputs_file"] = Path(outputs_file)
     target = Target.local(endpoint)
@@ -64,6 +61,15 @@ def deploy_app(
     return result.outputs
 
 
+def app_outputs(endpoint: str, stack: str = "skybook") -> dict[str, Any]:
+    """The outputs of the app deployed there (by ``up``, the compose hook or anyone), read
+    from the stack itself."""
+    try:
+        return stack_outputs(Target.local(endpoint), stack)
+    except DeployError as error:
+        raise AppError(str(error)) from error
+
+
 def seed_flights(target: Target, outputs: dict[str, Any]) -> dict[str, Any]:
     """Run syncFlights now (as its daily schedule would): it never resets existing flights."""
     response = target.client("lambda").invoke(
@@ -75,15 +81,12 @@ def seed_flights(target: Target, outputs: dict[str, Any]) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
-def describe_app(endpoint: str, outputs_file: Path | None = None) -> dict[str, Any]:
-    """The app's outputs if it was deployed to this endpoint, for ``status``."""
-    outputs_file = outputs_file or default_outputs()
+def describe_app(endpoint: str) -> dict[str, Any]:
+    """The app on this endpoint, as its stack describes itself, for ``status``."""
     try:
-        outputs = read_outputs(outputs_file)
-    except (OSError, ValueError, DeployError):
+        outputs = app_outputs(endpoint)
+    except AppError:
         return {"deployed": False, "lines": ["app: not deployed (./scripts/up deploys it)"]}
-    if outputs.get("endpoint") != endpoint:
-        return {"deployed": False, "lines": ["app: not deployed on this sandbox"]}
     return {
         "deployed": True,
         "outputs": outputs,
@@ -95,12 +98,8 @@ def describe_app(endpoint: str, outputs_file: Path | None = None) -> dict[str, A
 
 
 def example_booking(destination: str = "LHR") -> dict[str, Any]:
-    return {
-        "destination": destination,
-        "flightDate": datetime.now(UTC).date().isoformat(),
-        "numberOfSeats": 1,
-        "bookerEmail": "traveller@example.com",
-    }
+    today = datetime.now(UTC).date().isoformat()
+    return booking_request(destination, today, 1, "traveller@example.com")
 
 
 def print_welcome(endpoint: str, outputs: dict[str, Any]) -> None:

@@ -21,10 +21,7 @@ import botocore.exceptions
 from bootstrap import Target
 from bootstrap.target import DEFAULT_REGION
 from skybook.app import AppError
-
-FUNCTION_NAMES = ("bookFlight", "registerBooking", "sendBookingReceipt", "syncFlights")
-FLIGHT_PREFIX = "DESTINATION#"
-BOOKING_PREFIX = "BOOKING#"
+from skybook.contract import BOOKING_PREFIX, CONFIRMED, FLIGHT_PREFIX, booking_key, plain
 
 
 @dataclass(frozen=True)
@@ -79,11 +76,10 @@ class LogLine:
 class AppView:
     """Clients for one deployed stack; cheap to keep, costly (boto3) to build often."""
 
-    def __init__(self, endpoint: str | None, outputs: dict[str, Any]) -> None:
-        self.endpoint = endpoint
+    def __init__(self, target: Target, outputs: dict[str, Any]) -> None:
+        self.target = target
+        self.endpoint = target.endpoint
         self.outputs = outputs
-        region = str(outputs.get("region") or DEFAULT_REGION)
-        self.target = Target(endpoint=endpoint, region=region)
         self._lock = threading.Lock()
 
     def client(self, service: str) -> Any:
@@ -112,8 +108,7 @@ class AppView:
         try:
             yield
         except botocore.exceptions.EndpointConnectionError:
-            where = self.endpoint or "AWS"
-            raise AppError(f"no sandbox answers at {where}: start one with ./scripts/up") from None
+            raise AppError(self.target.unreachable_message()) from None
         except botocore.exceptions.ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ResourceNotFoundException":
@@ -132,7 +127,7 @@ class AppView:
                 .get_paginator("scan")
                 .paginate(TableName=self.table, ConsistentRead=True)
             )
-            return [_plain(item) for page in pages for item in page["Items"]]
+            return [plain(item) for page in pages for item in page["Items"]]
 
     def booking(self, booking_id: str) -> Booking | None:
         with self.friendly(f"table {self.table}"):
@@ -140,12 +135,12 @@ class AppView:
                 self.client("dynamodb")
                 .get_item(
                     TableName=self.table,
-                    Key={"PK": {"S": BOOKING_PREFIX + booking_id}, "SK": {"S": "BOOKING"}},
+                    Key=booking_key(booking_id),
                     ConsistentRead=True,
                 )
                 .get("Item")
             )
-        return _booking(_plain(item)) if item else None
+        return _booking(plain(item)) if item else None
 
     def clear_table(self) -> dict[str, int]:
         """Delete every item (flights and bookings); the table itself stays."""
@@ -194,15 +189,6 @@ class AppView:
         return sorted(newest, key=lambda e: int(e.get("timestamp", 0)))
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    """A DynamoDB item as plain values (numbers as int)."""
-    out: dict[str, Any] = {}
-    for key, typed in item.items():
-        kind, value = next(iter(typed.items()))
-        out[key] = int(value) if kind == "N" and value.lstrip("-").isdigit() else value
-    return out
-
-
 def _booking(item: dict[str, Any]) -> Booking:
     return Booking(
         id=str(item.get("bookingId", str(item.get("PK", ""))[len(BOOKING_PREFIX) :])),
@@ -217,29 +203,34 @@ def _booking(item: dict[str, Any]) -> Booking:
     )
 
 
-_views: dict[tuple[str | None, str], AppView] = {}
+_views: dict[tuple[str, str], AppView] = {}
 _views_lock = threading.Lock()
 
 
-def view(outputs: dict[str, Any], endpoint: str | None) -> AppView:
-    """A cached :class:`AppView` per endpoint and stack (the console polls often)."""
-    key = (endpoint, json.dumps(outputs, sort_keys=True))
+def view(outputs: dict[str, Any], target: Target) -> AppView:
+    """A cached :class:`AppView` per target and stack (the console polls often)."""
+    key = (target.describe(), json.dumps(outputs, sort_keys=True))
     with _views_lock:
         if key not in _views:
-            _views[key] = AppView(endpoint, outputs)
+            _views[key] = AppView(target, outputs)
         return _views[key]
+
+
+def local(endpoint: str, outputs: dict[str, Any]) -> Target:
+    """The target of a stack on a LocalStack endpoint, in the stack's region."""
+    return Target.local(endpoint, str(outputs.get("region") or DEFAULT_REGION))
 
 
 # --- the public API ------------------------------------------------------------------------
 
 
-def flights(outputs: dict[str, Any], endpoint: str | None) -> list[Flight]:
+def flights(outputs: dict[str, Any], target: Target) -> list[Flight]:
     """Every flight with its seats left and confirmed bookings, by date then destination."""
-    items = view(outputs, endpoint).items()
+    items = view(outputs, target).items()
     confirmed = collections.Counter(
         (i.get("destination"), i.get("flightDate"))
         for i in items
-        if str(i.get("PK", "")).startswith(BOOKING_PREFIX) and i.get("status") == "CONFIRMED"
+        if str(i.get("PK", "")).startswith(BOOKING_PREFIX) and i.get("status") == CONFIRMED
     )
     result = []
     for item in items:
@@ -262,7 +253,7 @@ def flights(outputs: dict[str, Any], endpoint: str | None) -> list[Flight]:
 
 def bookings(
     outputs: dict[str, Any],
-    endpoint: str | None,
+    target: Target,
     *,
     destination: str | None = None,
     date: str | None = None,
@@ -270,7 +261,7 @@ def bookings(
     """Bookings (optionally of one destination and/or date), oldest first."""
     result = [
         _booking(item)
-        for item in view(outputs, endpoint).items()
+        for item in view(outputs, target).items()
         if str(item.get("PK", "")).startswith(BOOKING_PREFIX)
     ]
     result = [
@@ -282,14 +273,14 @@ def bookings(
     return sorted(result, key=lambda b: (b.createdAt, b.id))
 
 
-def booking(outputs: dict[str, Any], endpoint: str | None, booking_id: str) -> Booking | None:
+def booking(outputs: dict[str, Any], target: Target, booking_id: str) -> Booking | None:
     """One booking by id (a consistent read), or None while it is not registered."""
-    return view(outputs, endpoint).booking(booking_id)
+    return view(outputs, target).booking(booking_id)
 
 
 def events(
     outputs: dict[str, Any],
-    endpoint: str | None,
+    target: Target,
     *,
     since_ms: int | None = None,
     limit: int = 100,
@@ -299,7 +290,7 @@ def events(
     Each is the EventBridge event (``source``, ``detail-type``, ``time``, ``detail`` ...).
     Needs the stack deployed with its event log (always so on the sandbox).
     """
-    app = view(outputs, endpoint)
+    app = view(outputs, target)
     result = []
     for entry in app.log_events(app.event_log_group, since_ms=since_ms, limit=limit):
         try:
@@ -313,7 +304,7 @@ def events(
 
 def function_logs(
     outputs: dict[str, Any],
-    endpoint: str | None,
+    target: Target,
     function: str,
     *,
     booking_id: str | None = None,
@@ -325,7 +316,7 @@ def function_logs(
     ``function`` is the logical name (bookFlight, registerBooking, sendBookingReceipt,
     syncFlights); ``booking_id`` keeps the lines mentioning that booking.
     """
-    app = view(outputs, endpoint)
+    app = view(outputs, target)
     name = app.function_name(function)
     # Filter before limiting, so a booking's lines are not crowded out by newer ones.
     entries = app.log_events(

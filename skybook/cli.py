@@ -14,11 +14,8 @@ from collections.abc import Callable
 import botocore.exceptions
 
 import skybook.commands
-from bootstrap import DeployError
 from bootstrap.errors import friendly_message
-from sandbox.runner import SandboxError
-from skybook.app import AppError
-from skybook.errors import CliError
+from skybook.errors import USER_ERRORS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(skybook.commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"skybook.commands.{info.name}")
-        if hasattr(module, "register"):  # helpers (output, context) have none
+        if hasattr(module, "register"):  # helpers (context, output, views) have none
             module.register(sub)
     return parser
 
@@ -36,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (CliError, SandboxError, AppError, DeployError) as error:
+    except USER_ERRORS as error:
         print(f"skybook: {error}", file=sys.stderr)
         return 1
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:

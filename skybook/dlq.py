@@ -32,6 +32,7 @@ from typing import Any
 
 import botocore.exceptions
 
+from bootstrap import Target
 from skybook import appdata
 from skybook.app import AppError
 
@@ -104,9 +105,9 @@ class RedriveResult:
 # --- the public API ------------------------------------------------------------------------
 
 
-def list_failed(outputs: dict[str, Any], endpoint: str | None) -> list[FailedEvent]:
+def list_failed(outputs: dict[str, Any], target: Target) -> list[FailedEvent]:
     """Every failed event of the stack, oldest first; the queues are left as they were."""
-    view = appdata.view(outputs, endpoint)
+    view = appdata.view(outputs, target)
     found: list[FailedEvent] = []
     for queue, url in _queues(view):
         messages = _receive_all(view, url)
@@ -118,14 +119,14 @@ def list_failed(outputs: dict[str, Any], endpoint: str | None) -> list[FailedEve
 
 
 def redrive(
-    outputs: dict[str, Any], endpoint: str | None, ids: Iterable[str] | None = None
+    outputs: dict[str, Any], target: Target, ids: Iterable[str] | None = None
 ) -> RedriveResult:
     """Re-invoke the failed function (async) with each chosen event, then delete its message.
 
     ``ids=None`` redrives everything. An id that is not in the queues is an error, raised
     before anything is redriven. An event that cannot be re-invoked stays in its queue.
     """
-    view = appdata.view(outputs, endpoint)
+    view = appdata.view(outputs, target)
     ours = {str(name) for name in (outputs.get("functions") or {}).values()}
     wanted = None if ids is None else list(dict.fromkeys(ids))
     held: list[tuple[str, list[dict[str, Any]]]] = []

@@ -1,8 +1,9 @@
 """Fixtures shared by every test: the sandbox under test and AWS clients for it.
 
 The sandbox is, in order of preference:
-- an already running one, when ``LOCALSTACK_ENDPOINT`` is set (e.g. ``docker compose up``);
-- LocalStack in Docker via testcontainers, when ``SKYBOOK_TEST_DOCKER=1`` and Docker is present;
+- an already running one, when ``SKYBOOK_ENDPOINT`` is set (e.g. ``docker compose up``);
+- LocalStack in Docker via testcontainers, when ``SKYBOOK_TEST_DOCKER=1`` (see
+  ``tests/docker_sandbox.py``: configured from docker-compose.yml, the same ready.d hook);
 - otherwise the embedded sandbox, started once per session on a free port (so it never
   collides with a running ``up``) and always stopped at the end, also on failure.
 """
@@ -15,11 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from bootstrap import Target
 
 REGION = "us-east-1"
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (which no longer runs)."""
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
 
 
 @dataclass
@@ -43,16 +53,6 @@ class SandboxUnderTest:
         return self.embedded.lambda_log_dir if self.embedded else None
 
 
-def _docker_sandbox() -> Iterator[SandboxUnderTest]:
-    from testcontainers.community.localstack import (  # type: ignore[import-not-found]
-        LocalStackContainer,
-    )
-
-    image = os.environ.get("LOCALSTACK_IMAGE", "localstack/localstack:4.14.0")
-    with LocalStackContainer(image=image).with_env("LAMBDA_DOCKER_NETWORK", "bridge") as container:
-        yield SandboxUnderTest(endpoint=container.get_url(), kind="docker")
-
-
 def _prune_old_test_sandboxes() -> None:
     """Keep only the folders (logs) of test sandboxes from the last run or still running."""
     import shutil
@@ -68,11 +68,16 @@ def _prune_old_test_sandboxes() -> None:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxUnderTest]:
-    if endpoint := os.environ.get("LOCALSTACK_ENDPOINT"):
+    if os.environ.get("LOCALSTACK_ENDPOINT"):
+        pytest.exit("LOCALSTACK_ENDPOINT was renamed: set SKYBOOK_ENDPOINT instead", returncode=2)
+    if endpoint := os.environ.get("SKYBOOK_ENDPOINT"):
         yield SandboxUnderTest(endpoint=endpoint.rstrip("/"), kind="external")
         return
     if os.environ.get("SKYBOOK_TEST_DOCKER") == "1":
-        yield from _docker_sandbox()
+        from tests.docker_sandbox import docker_sandbox
+
+        for url in docker_sandbox():
+            yield SandboxUnderTest(endpoint=url, kind="docker")
         return
     from sandbox.runner import Sandbox, SandboxSettings, free_port
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from common import aws, clock, config, events, store
-from common.log import get_logger
+from common import aws, clock, events, store
+from common.invocation import Invocation, lambda_handler
 from common.responses import error, json_response
 from common.validation import ValidationError, parse_booking_request
 
@@ -28,21 +28,21 @@ _UNAVAILABLE_CODES = {
 }
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    log = get_logger(context)
-    if not isinstance(event, dict):
-        log.error("not an API Gateway proxy event", eventType=type(event).__name__)
+@lambda_handler
+def handler(call: Invocation) -> dict[str, Any]:
+    log = call.log
+    if not isinstance(call.event, dict):
+        log.error("not an API Gateway proxy event", eventType=type(call.event).__name__)
         return error(400, "Bad request")
     try:
-        request = parse_booking_request(event)
+        request = parse_booking_request(call.event)
     except ValidationError as exc:
         log.info("booking request rejected", status=exc.status, response=exc.body)
         return error(exc.status, exc.message, **exc.extra)
 
     try:
-        cfg = config.get()
-        table = cfg.need("table_name")
-        bus = cfg.need("event_bus_name")
+        table = call.config.need("table_name")
+        bus = call.config.need("event_bus_name")
         flight = store.get_item(
             aws.client("dynamodb"), table, store.flight_key(request.destination, request.flightDate)
         )

@@ -8,10 +8,8 @@ One table, string keys ``PK``/``SK``:
 * booking: ``PK=BOOKING#<bookingId>``, ``SK=BOOKING``, ``itemType=BOOKING`` and the
   :class:`Booking` fields, plus notification bookkeeping written by sendBookingReceipt
   (``notification`` = ``SENDING``/``SENT``, ``notificationClaimedAt``, ``notificationSentAt``).
-* fault marker (tests only): ``PK=FAULT#<bookingId>``, ``SK=DELIVERIES``, ``itemType=FAULT``,
-  ``deliveries`` (N) and the latest delivery's ``pid``, ``requestId``, ``lastDeliveryAt``:
-  registerBooking counts an event's deliveries there when ``FAULT_INJECTION`` asks for a
-  per-delivery fault.
+* fault marker (tests only): ``PK=FAULT#<bookingId>``, ``SK=DELIVERIES``, written by the
+  fault switch (``common.faults``).
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ REJECTION_REASONS = frozenset({REASON_FLIGHT_NOT_FOUND, REASON_NOT_ENOUGH_SEATS}
 FLIGHT_TYPE = "FLIGHT"
 BOOKING_TYPE = "BOOKING"
 BOOKING_SK = "BOOKING"
-FAULT_TYPE = "FAULT"
 
 NOTIFICATION_SENDING = "SENDING"
 NOTIFICATION_SENT = "SENT"
@@ -44,10 +41,6 @@ def flight_key(destination: str, flight_date: str) -> Item:
 
 def booking_key(booking_id: str) -> Item:
     return {"PK": {"S": f"BOOKING#{booking_id}"}, "SK": {"S": BOOKING_SK}}
-
-
-def fault_marker_key(booking_id: str) -> Item:
-    return {"PK": {"S": f"FAULT#{booking_id}"}, "SK": {"S": "DELIVERIES"}}
 
 
 def flight_item(destination: str, flight_date: str, seats: int, created_at: str) -> Item:

@@ -14,19 +14,17 @@ and moto, unlike cancellation reasons):
 A malformed event is logged and dropped (retrying cannot fix it). AWS errors are raised so
 that Lambda's async retries, then the on-failure destination, take over.
 
-The fault switch (``FAULT_INJECTION``, tests only) is checked first; its per-delivery faults
-(see ``common.faults``) apply after the event is parsed and before the transaction, so a
-delivery that fails or is killed there has written nothing but its delivery count.
+The fault switch (``FAULT_INJECTION``, tests only) wraps the handler and :func:`_book`; see
+``common.faults``.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from typing import Any
 
-from common import aws, clock, config, events, faults, store
-from common.log import BoundLogger, get_logger
+from common import aws, clock, events, faults, store
+from common.invocation import Dropped, Invocation, lambda_handler
+from common.log import BoundLogger
 from common.validation import FlightBooked, ValidationError, parse_flight_booked
 
 
@@ -34,36 +32,29 @@ class RetryableError(RuntimeError):
     """The transaction failed for a transient reason; let the async retry redo it."""
 
 
-def handler(event: Any, context: Any) -> dict[str, Any]:
-    log = get_logger(context)
-    cfg = config.get()
-    table = cfg.need("table_name")
-    bus = cfg.need("event_bus_name")
+@lambda_handler
+@faults.whole_call
+def handler(call: Invocation) -> dict[str, Any]:
+    return _book(call, _flight_booked(call.envelope))
 
-    received = events.envelope(event)
-    detail = received.detail
-    if received.booking_id:
-        log = log.bind(bookingId=received.booking_id)
-    try:
-        faults.check(cfg.fault_injection)
-        per_delivery = faults.per_delivery(cfg.fault_injection)
-    except faults.InjectedFault as exc:
-        log.error("injected fault", error=str(exc))
-        raise
+
+def _flight_booked(received: events.Envelope) -> FlightBooked:
     if received.detail_type != events.FLIGHT_BOOKED:
-        log.error("dropping event of unexpected type", detailType=received.detail_type)
-        return {"status": "DROPPED"}
+        raise Dropped("dropping event of unexpected type", detailType=received.detail_type)
     try:
-        request = parse_flight_booked(detail)
+        return parse_flight_booked(received.detail)
     except ValidationError as exc:
-        log.error("dropping malformed flightBooked event", error=exc.body, detail=detail)
-        return {"status": "DROPPED"}
+        raise Dropped(
+            "dropping malformed flightBooked event", error=exc.body, detail=received.detail
+        ) from None
 
-    if per_delivery is not None:
-        _delivery_faults(
-            aws.client("dynamodb"), table, request.bookingId, per_delivery, context, log
-        )
-    booking, duplicate = _register(aws.client("dynamodb"), table, request, log)
+
+@faults.per_delivery
+def _book(call: Invocation, request: FlightBooked) -> dict[str, Any]:
+    """Register the booking, then publish its outcome (again, for a duplicate delivery)."""
+    table = call.config.need("table_name")
+    bus = call.config.need("event_bus_name")
+    booking, duplicate = _register(aws.client("dynamodb"), table, request, call.log)
     detail_type = (
         events.BOOKING_CONFIRMED if booking.status == store.CONFIRMED else events.BOOKING_REJECTED
     )
@@ -74,7 +65,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         detail_type,
         booking.to_detail(),
     )
-    log.info(
+    call.log.info(
         "booking outcome published",
         status=booking.status,
         reason=booking.reason,
@@ -83,52 +74,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         duplicate=duplicate,
     )
     return {"bookingId": booking.bookingId, "status": booking.status, "duplicate": duplicate}
-
-
-def _delivery_faults(
-    client: Any,
-    table: str,
-    booking_id: str,
-    spec: faults.PerDelivery,
-    context: Any,
-    log: BoundLogger,
-) -> None:
-    """Apply the switch's per-delivery faults: fail the first deliveries, pause before writing.
-
-    Deliveries are counted in a marker item (one atomic ADD per delivery), which also names
-    the process (``pid``) and request of the latest one: that is how a test finds the paused
-    process to kill.
-    """
-    delivery = None
-    if spec.counts:
-        counted = client.update_item(
-            TableName=table,
-            Key=store.fault_marker_key(booking_id),
-            UpdateExpression="ADD deliveries :one SET itemType = :type, lastDeliveryAt = :now, "
-            "pid = :pid, requestId = :request",
-            ExpressionAttributeValues={
-                ":one": {"N": "1"},
-                ":type": {"S": store.FAULT_TYPE},
-                ":now": {"S": clock.iso(clock.now())},
-                ":pid": {"N": str(os.getpid())},
-                ":request": {"S": str(getattr(context, "aws_request_id", ""))},
-            },
-            ReturnValues="UPDATED_NEW",
-        )
-        delivery = int(counted["Attributes"]["deliveries"]["N"])
-    if delivery is not None and spec.fails(delivery):
-        message = f"FAULT_INJECTION: failing delivery {delivery} of the first {spec.fail_first}"
-        log.error("injected fault", error=message, delivery=delivery)
-        raise faults.InjectedFault(message)
-    if spec.pauses(delivery):
-        log.warning(
-            "fault switch: pausing before any write",
-            seconds=spec.pause_seconds,
-            delivery=delivery,
-            pid=os.getpid(),
-        )
-        time.sleep(spec.pause_seconds)
-        log.info("fault switch: pause over")
 
 
 def _booking(request: FlightBooked, status: str, reason: str | None = None) -> store.Booking:

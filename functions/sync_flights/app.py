@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from common import aws, clock, config, store
-from common.log import get_logger
+from common import aws, clock, store
+from common.invocation import Invocation, lambda_handler
 from common.validation import DESTINATIONS
 
 
-def handler(event: Any, context: Any) -> dict[str, int]:
-    log = get_logger(context)
-    cfg = config.get()
+@lambda_handler
+def handler(call: Invocation) -> dict[str, Any]:
+    cfg = call.config
     table = cfg.need("table_name")
     client = aws.client("dynamodb")
     now = clock.now()
@@ -39,7 +39,7 @@ def handler(event: Any, context: Any) -> dict[str, int]:
             except client.exceptions.ConditionalCheckFailedException:
                 existing += 1
     summary = {"created": created, "existing": existing}
-    log.info(
+    call.log.info(
         "flights synced",
         **summary,
         fromDate=today.isoformat(),

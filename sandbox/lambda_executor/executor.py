@@ -2,9 +2,10 @@
 
 Runs inside LocalStack's process. LocalStack creates one executor per execution environment and
 calls start(), invoke() (one at a time), stop(). We talk to the function process over pipes
-(see process.py / runtime.py) instead of LocalStack's HTTP executor callbacks: those made the
-single-threaded gateway the bottleneck. What the Go init does in a Lambda container is done here:
-the timeout, START/END/REPORT log framing, and AWS-shaped platform errors.
+(see process.py / var_runtime/runtime.py) instead of LocalStack's HTTP executor callbacks: those
+made the single-threaded gateway the bottleneck. What the Go init and the sandbox do in a Lambda
+container is done here: the timeout, the memory limit, START/END/REPORT log framing, AWS-shaped
+platform errors, the exec wrapper, a read-only task root and a private /tmp (isolation.py).
 """
 
 from __future__ import annotations
@@ -29,29 +30,32 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     RuntimeExecutor,
 )
 
+from sandbox.lambda_executor.environment import (
+    RUNTIME_DIR,
+    Layout,
+    WrapperError,
+    command,
+    function_env,
+)
 from sandbox.lambda_executor.interpreters import InterpreterError, interpreter_for
-from sandbox.lambda_executor.process import RUNTIME_FILE, FunctionProcess, ProcessGone
+from sandbox.lambda_executor.isolation import (
+    EnvironmentFolder,
+    copy_tree,
+    covers_tmp,
+    make_read_only,
+    namespaces_available,
+)
+from sandbox.lambda_executor.process import FunctionProcess, OutOfMemory, ProcessGone
+from sandbox.lambda_executor.registry import REGISTRY
 
 LOG = logging.getLogger(__name__)
 
 SITE_ENV = "SKYBOOK_LAMBDA_SITE"
+DEBUG_SITE_ENV = "SKYBOOK_LAMBDA_DEBUG_SITE"
 LOG_DIR_ENV = "SKYBOOK_LAMBDA_LOG_DIR"
-
-# LocalStack's internal runtime-API variables: meaningless without its Go init.
-_INTERNAL_ENV = frozenset(
-    {
-        "LOCALSTACK_RUNTIME_ID",
-        "LOCALSTACK_RUNTIME_ENDPOINT",
-        "LOCALSTACK_FUNCTION_ACCOUNT_ID",
-        "LOCALSTACK_USER",
-        "LOCALSTACK_INIT_LOG_LEVEL",
-        "LOCALSTACK_POST_INVOKE_WAIT_MS",
-        "LOCALSTACK_MAX_PAYLOAD_SIZE",
-        "LOCALSTACK_CHMOD_PATHS",
-    }
-)
 INIT_TIMEOUT_S = 10.0  # AWS's limit for the init phase
 LOG_GRACE_S = 0.5  # how long to wait for output after the process ended or was killed
+AWS_MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # 6291556, what AWS's message names
 _HISTORY_CHARS = 256 * 1024
 
 
@@ -73,6 +77,19 @@ def _ensure_newline(text: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
 
+def _exit_error(kind: str, reason: str) -> dict[str, str]:
+    """A platform error as AWS words it; ``{request_id}`` is filled in by the invoke."""
+    return {"errorType": kind, "errorMessage": "RequestId: {request_id} Error: " + reason}
+
+
+def _max_response_bytes() -> int:
+    """LocalStack's LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES, which defaults to AWS's."""
+    try:
+        return int(config.LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES or AWS_MAX_RESPONSE_BYTES)
+    except (TypeError, ValueError):
+        return AWS_MAX_RESPONSE_BYTES
+
+
 class ProcessRuntimeExecutor(RuntimeExecutor):
     """One execution environment = one runtime.py process (re-spawned after a timeout/crash)."""
 
@@ -81,12 +98,20 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self._invoke_lock = threading.Lock()  # LocalStack invokes one at a time; be sure
         self._proc_lock = threading.Lock()  # guards _proc/_stopped against a concurrent stop()
         self._proc: FunctionProcess | None = None
+        self._proc_key = ""  # the dev-mode settings the process started with
+        self._awaiting_init = False  # started under the debugger: the invoke waits for init
+        self._debugging = False
         self._stopped = False
-        self._env: dict[str, str] = {}
+        self._localstack_env: dict[str, str] = {}
         self._pending_init: _Init | None = None
         self._history: deque[str] = deque()
         self._history_chars = 0
         self._log_file = self._log_file_path()
+        self._folder = EnvironmentFolder(id)
+
+    @property
+    def function_name(self) -> str:
+        return str(self.function_version.id.function_name)
 
     # --- LocalStack contract -------------------------------------------------------------
 
@@ -137,27 +162,89 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def start(self, env_vars: dict[str, str]) -> None:
         """Spawn the process and run the function's init.
 
-        An init error (import failure, ...) does not raise: like AWS, the error is returned by
-        the next invoke, with the init logs; raising would make LocalStack answer with an
-        internal error instead of the function's error payload.
+        On demand, an init error (import failure, ...) does not raise: as on AWS, the next
+        invoke returns it, with the init logs (raising would make LocalStack answer with an
+        internal error instead). A provisioned environment whose init fails does raise: AWS
+        marks the provisioned concurrency FAILED.
         """
-        self._env = self._function_env(env_vars)
-        self._pending_init = self._spawn()
+        self._localstack_env = dict(env_vars)
+        self._folder.create()
+        REGISTRY.add(self)
+        with self._invoke_lock:
+            init = self._spawn()
+        provisioned = env_vars.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency"
+        if init and init.error and provisioned:
+            self.stop()
+            raise LambdaRuntimeException(
+                f"Init failed: {init.error['errorType']}: {init.error['errorMessage']}"
+            )
+        self._pending_init = init
 
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
         with self._invoke_lock:
             return self._invoke(payload)
 
     def stop(self) -> None:
+        """Stop the environment; an invocation in flight finishes first (within its timeout),
+        as on AWS, where an update or a delete does not cut running invocations short."""
         with self._proc_lock:
-            self._stopped = True
-            proc, self._proc = self._proc, None
-        if proc:
-            proc.kill()
-            self._record(proc.logs.take(0))
+            already, self._stopped = self._stopped, True
+        if already:
+            return
+        locked = self._invoke_lock.acquire(timeout=self._timeout_s + LOG_GRACE_S)
+        try:
+            with self._proc_lock:
+                proc, self._proc = self._proc, None
+            if proc:
+                proc.kill()
+                self._record(proc.logs.take(0))
+        finally:
+            if locked:
+                self._invoke_lock.release()
+            REGISTRY.remove(self)
+            self._folder.remove()
 
     def get_logs(self) -> str:
         return "".join(self._history)
+
+    # --- what the registry asks of an environment ----------------------------------------
+
+    def has_process(self) -> bool:
+        return self._proc is not None
+
+    def evict_if_idle(self) -> bool:
+        """Stop the process if no invocation runs (the environment re-inits when used)."""
+        if not self._invoke_lock.acquire(blocking=False):
+            return False
+        try:
+            proc = self._proc
+            if proc is None:
+                return False
+            self._discard(proc)
+            self._record(proc.logs.take(0))
+            self._pending_init = None
+            return True
+        finally:
+            self._invoke_lock.release()
+
+    def refresh_if_idle(self) -> None:
+        """Hot reload: restart an idle process whose code (or debug setting) changed."""
+        if self._proc is None or self._proc_key == self._dev_key():
+            return
+        if not self._invoke_lock.acquire(blocking=False):
+            return  # busy: the next invocation restarts it
+        try:
+            proc = self._proc
+            if self._stopped or proc is None or self._proc_key == self._dev_key():
+                return
+            self._discard(proc)
+            self._record(proc.logs.take(0))
+            if self.function_name in REGISTRY.dev.state().debug:
+                self._pending_init = None  # the next invocation starts it, under the debugger
+            else:
+                self._pending_init = self._spawn()
+        finally:
+            self._invoke_lock.release()
 
     # --- internals -----------------------------------------------------------------------
 
@@ -165,115 +252,163 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def _timeout_s(self) -> float:
         return float(self.function_version.config.timeout)
 
-    def _function_env(self, env_vars: dict[str, str]) -> dict[str, str]:
-        """LocalStack's variables plus the AWS runtime's; nothing of LocalStack's own process."""
+    def _dev_key(self) -> str:
+        state = REGISTRY.dev.state()
+        return state.key(self.function_name) + json.dumps(state.debug.get(self.function_name))
+
+    def _reserved_concurrency(self) -> int | None:
+        from localstack.services.lambda_.invocation.models import lambda_stores
+
+        fid = self.function_version.id
+        function = lambda_stores[fid.account][fid.region].functions.get(fid.function_name)
+        return None if function is None else function.reserved_concurrent_executions
+
+    def _task_root(self, watched: dict[str, Any] | None, isolated: bool) -> str:
+        """The deployed code, or a fresh copy of the working tree (hot reload); a copy without
+        write bits where no read-only mount is possible."""
+        code = self.function_version.config.code
+        if watched is None and isolated:
+            return str(code.get_unzipped_code_location())
+        task = self._folder.fresh_task()
+        if watched is not None:
+            for target, source in watched["sources"]:
+                skip = watched.get("skip", ())
+                copy_tree(Path(source), task / target, link=False, skip=skip, hidden=False)
+        else:
+            copy_tree(Path(code.get_unzipped_code_location()), task, link=True)
+        if not isolated:
+            make_read_only(task)
+        return str(task)
+
+    def _spawn(self) -> _Init | None:
+        """Start a process and wait for its init; None when it waits for a debugger (the next
+        invoke waits for its init then)."""
         cfg = self.function_version.config
         interpreter = interpreter_for(cfg.runtime)
-        env = {
-            "PATH": f"{Path(interpreter).parent}:/usr/local/bin:/usr/bin:/bin",
-            "LANG": "en_US.UTF-8",
+        state = REGISTRY.dev.state()
+        key = self._dev_key()
+        debug = state.debug.get(self.function_name)
+        debug_site = os.environ.get(DEBUG_SITE_ENV, "")
+        isolated, _reason = namespaces_available(interpreter)
+        layer_roots = [str(x.code.get_unzipped_code_location()) for x in cfg.layers if x.code]
+        site_dir = os.environ.get(SITE_ENV) or None
+        task_root = self._task_root(state.watch.get(self.function_name), isolated)
+        layout = Layout(interpreter, cfg.runtime, task_root, layer_roots)
+        needed = [task_root, *layer_roots, site_dir or "", str(RUNTIME_DIR), interpreter]
+        private_tmp = isolated and not covers_tmp([*needed, debug_site])
+        env = function_env(layout, self._localstack_env, cfg.environment or {})
+        if not private_tmp:
+            env["TMPDIR"] = str(self._folder.tmp)
+        self._debugging = bool(debug) and REGISTRY.claim_debugger(self)
+        REGISTRY.make_room(self, self._reserved_concurrency())
+        try:
+            argv = command(layout, env, ["-X", "frozen_modules=off"] if self._debugging else [])
+        except WrapperError as e:
+            error = _exit_error(
+                "Runtime.ExitError", f"Runtime exited with error: exit status {e.exit_status}"
+            )
+            logs = f"{e.log}\n" + self._init_report(0.0, error)
+            self._record(logs)
+            return _Init(0.0, logs, error)
+        isolation = {
+            "readonly": [task_root, *layer_roots],
+            "tmp_mb": cfg.ephemeral_storage.size if private_tmp else None,
         }
-        env.update({k: str(v) for k, v in env_vars.items() if k not in _INTERNAL_ENV})
-        env.update(
-            {
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_{cfg.runtime}",
-                "LAMBDA_TASK_ROOT": str(cfg.code.get_unzipped_code_location()),
-                "LAMBDA_RUNTIME_DIR": str(RUNTIME_FILE.parent),
-                "TZ": ":UTC",
-            }
-        )
-        return env
-
-    def _layer_paths(self) -> list[str]:
-        """/opt/python equivalents; later layers win, as when AWS extracts them in order."""
-        version = self.function_version.config.runtime.removeprefix("python")
-        paths: list[str] = []
-        for layer in reversed(self.function_version.config.layers):
-            if layer.code:
-                root = Path(layer.code.get_unzipped_code_location())
-                paths += [
-                    str(root / "python" / "lib" / f"python{version}" / "site-packages"),
-                    str(root / "python"),
-                ]
-        return paths
-
-    def _spawn(self) -> _Init:
-        """Start a process and wait for its init; keep it as the current one if it succeeded."""
-        cfg = self.function_version.config
-        task_root = str(cfg.code.get_unzipped_code_location())
-        proc = FunctionProcess(
-            interpreter_for(cfg.runtime),
-            self._env,
-            task_root,
-            {
-                "type": "init",
-                "handler": cfg.handler,
-                "task_root": task_root,
-                "layer_paths": self._layer_paths(),
-                "site_dir": os.environ.get(SITE_ENV) or None,
-                "unset_env": [] if "LC_CTYPE" in self._env else ["LC_CTYPE"],
-            },
-        )
+        init_message = {
+            "type": "init",
+            "handler": cfg.handler,
+            "task_root": task_root,
+            "layer_paths": layout.layer_paths(),
+            "layer_roots": layer_roots,
+            "site_dir": site_dir,
+            "isolation": isolation if isolated else None,
+            "debug": {"port": debug["port"], "site": debug_site}
+            if debug and self._debugging
+            else None,
+        }
+        proc = FunctionProcess(argv, env, task_root, init_message, cfg.memory_size)
         with self._proc_lock:
             if self._stopped:
                 proc.kill()
                 raise LambdaRuntimeException(f"Execution environment {self.id} was stopped")
-            self._proc = proc
+            self._proc, self._proc_key = proc, key
+        if self._debugging:
+            self._awaiting_init = True
+            return None
+        return self._await_init(proc, time.monotonic() + INIT_TIMEOUT_S)
+
+    def _await_init(self, proc: FunctionProcess, deadline: float | None) -> _Init:
+        """Wait for the process's init; keep it as the current one if it succeeded."""
+        self._awaiting_init = False
         error: dict[str, Any] | None = None
         try:
-            message = proc.recv(time.monotonic() + INIT_TIMEOUT_S)
+            message = proc.recv(deadline)
             if message["type"] == "init_error":
                 error = message["error"]
+            elif message.get("not_isolated"):
+                LOG.warning(
+                    "Environment %s runs without isolation: %s", self.id, message["not_isolated"]
+                )
         except TimeoutError:
             proc.kill()
             error = {
                 "errorType": "Sandbox.Timedout",
                 "errorMessage": f"Init timed out after {INIT_TIMEOUT_S:.2f} seconds",
             }
+        except OutOfMemory:
+            error = _exit_error("Runtime.OutOfMemory", "Runtime exited with error: signal: killed")
         except ProcessGone:
             self._discard(proc)  # kill the group first: what the init started goes too
-            error = {
-                "errorType": "Runtime.ExitError",
-                "errorMessage": "RequestId: {request_id} Error: " + proc.exit_message(),
-            }
+            error = _exit_error("Runtime.ExitError", proc.exit_message())
         duration_ms = (time.perf_counter() - proc.started) * 1000
         logs = _ensure_newline(proc.logs.take(LOG_GRACE_S if error else 5.0))
         if error:
             self._discard(proc)
-            logs += (
-                f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: init\t"
-                f"Status: error\tError Type: {error['errorType']}\n"
-            )
+            logs += self._init_report(duration_ms, error)
         self._record(logs)
         return _Init(duration_ms, logs, error, proc.last_maxrss_kb)
+
+    @staticmethod
+    def _init_report(duration_ms: float, error: dict[str, Any]) -> str:
+        return (
+            f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: init\t"
+            f"Status: error\tError Type: {error['errorType']}\n"
+        )
 
     def _discard(self, proc: FunctionProcess) -> None:
         proc.kill()
         with self._proc_lock:
             if self._proc is proc:
                 self._proc = None
+        if self._debugging:
+            REGISTRY.release_debugger(self)
+            self._debugging = False
 
     def _invoke(self, payload: dict[str, str]) -> InvocationResult:
         request_id = payload["invoke-id"]
-        started = time.perf_counter()
         init, self._pending_init = self._pending_init, None
         with self._proc_lock:
             if self._stopped:
                 raise LambdaRuntimeException(f"Execution environment {self.id} was stopped")
             proc = self._proc
-        if proc is not None and proc.exited():  # died while idle
+        if proc is not None and (proc.exited() or self._proc_key != self._dev_key()):
+            # died while idle, or its code changed (hot reload) or its debug setting
             self._discard(proc)
             self._record(proc.logs.take(0))
-            proc = None
+            proc, init = None, None
         if proc is None:  # after a timeout, a crash or a failed init: re-init, as AWS does
             init = self._spawn()
             proc = self._proc
-            started = time.perf_counter()  # Duration excludes the init, as on AWS
+        if self._awaiting_init and proc is not None:
+            init = self._await_init(proc, None)  # a debugger may take its time
+        started = time.perf_counter()  # Duration excludes the init, as on AWS
         if init and init.error:
             error = {
                 k: v.replace("{request_id}", request_id) if k == "errorMessage" else v
                 for k, v in init.error.items()
             }
+            if "requestId" in error:
+                error["requestId"] = request_id
             return self._result(request_id, started, init, "", error, status="error")
         assert proc is not None
         deadline_ms = time.time() * 1000 + self._timeout_s * 1000
@@ -288,7 +423,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                     "deadline_ms": deadline_ms,
                 }
             )
-            reply = proc.recv(time.monotonic() + self._timeout_s)
+            # under a debugger, stepping through may take longer than the timeout
+            reply = proc.recv(None if self._debugging else time.monotonic() + self._timeout_s)
         except TimeoutError:
             self._discard(proc)
             logs = _ensure_newline(proc.logs.take(LOG_GRACE_S))
@@ -299,24 +435,25 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 "errorMessage": f"RequestId: {request_id} Error: {message}",
             }
             return self._result(request_id, started, init, logs, error, status="timeout", proc=proc)
-        except ProcessGone:
+        except ProcessGone as gone:
             self._discard(proc)
             logs = _ensure_newline(proc.logs.take(LOG_GRACE_S))
-            message = f"RequestId: {request_id} Error: {proc.exit_message()}"
-            logs += f"{message}\nRuntime.ExitError\n"
-            error = {"errorType": "Runtime.ExitError", "errorMessage": message}
+            kind = "Runtime.OutOfMemory" if isinstance(gone, OutOfMemory) else "Runtime.ExitError"
+            reason = "Runtime exited with error: signal: killed" if proc.out_of_memory else None
+            message = f"RequestId: {request_id} Error: {reason or proc.exit_message()}"
+            logs += f"{message}\n{kind}\n"
+            error = {"errorType": kind, "errorMessage": message}
             return self._result(request_id, started, init, logs, error, status="error", proc=proc)
         logs = _ensure_newline(proc.logs.take(5.0))
         if not reply.get("ok"):
             return self._result(request_id, started, init, logs, reply["error"], proc=proc)
         body = reply["payload"].encode()
-        limit = config.LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES
+        limit = _max_response_bytes()
         if len(body) > limit:
             error = {
                 "errorType": "Function.ResponseSizeTooLarge",
                 "errorMessage": (
-                    f"Response payload size ({len(body)} bytes) exceeded maximum allowed "
-                    f"payload size ({limit} bytes)."
+                    f"Response payload size exceeded maximum allowed payload size ({limit} bytes)."
                 ),
             }
             logs += f"[ERROR] {error['errorType']}: {error['errorMessage']}\n"

@@ -103,9 +103,17 @@ def interpreter_for(runtime: str) -> str:
         if interpreter:
             return interpreter
     supported = ", ".join(available_runtimes()) or "none (no Python interpreter found)"
+    if runtime in PYTHON_RUNTIMES:
+        version = runtime.removeprefix("python")
+        raise InterpreterError(
+            f"Runtime {runtime} needs a Python {version} interpreter, and none is installed "
+            f"here (runtimes that work here: {supported}): install one, e.g. `uv python "
+            f"install {version}` or `pyenv install {version}`, and run ./scripts/setup, which "
+            "finds it; then restart the sandbox."
+        )
     raise InterpreterError(
         f"Runtime {runtime} is not supported by skybook's process Lambda executor, which runs "
-        f"functions as local processes; supported runtimes here: {supported}. "
+        f"functions as local Python processes; runtimes that work here: {supported}. "
         f"Use one of those, or map a runtime to an interpreter in {INTERPRETERS_ENV}."
     )
 

@@ -14,6 +14,9 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 
     def load(self, *args: Any, **kwargs: Any) -> type:
         # Imported lazily: plugin discovery must stay cheap and must not pull in the executor.
+        from sandbox.lambda_executor import poller_fix
         from sandbox.lambda_executor.executor import ProcessRuntimeExecutor
 
+        # Loaded before any function version is active, so before any async-event poller.
+        poller_fix.install()
         return ProcessRuntimeExecutor

@@ -15,18 +15,24 @@ import subprocess
 import threading
 import time
 from concurrent.futures import Future
-from pathlib import Path
 from queue import SimpleQueue
 from typing import Any
 
-RUNTIME_FILE = Path(__file__).with_name("runtime.py")
-# Must match runtime.LOG_MARKER (runtime.py cannot import from here, nor we from it).
+# Must match runtime.LOG_MARKER and runtime.FDS_ENV (runtime.py imports nothing of ours).
 LOG_MARKER = b"\x00SKYBOOK-LOG-END\x00"
+FDS_ENV = "_SKYBOOK_RUNTIME"
 _HEADER = struct.Struct(">I")
+# How often the memory watchdog samples the function's RSS while it runs.
+MEMORY_SAMPLE_S = 0.02
+_PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 class ProcessGone(Exception):
     """The function process closed its control pipe (it exited or was killed)."""
+
+
+class OutOfMemory(ProcessGone):
+    """The watchdog killed the process: its resident memory passed the function's MemorySize."""
 
 
 class _Spawner:
@@ -115,31 +121,28 @@ class FunctionProcess:
 
     def __init__(
         self,
-        interpreter: str,
+        argv: list[str],
         env: dict[str, str],
         cwd: str,
         init_message: dict[str, Any],
+        memory_limit_mb: int | None = None,
     ) -> None:
+        """Start ``argv`` (runtime.py, maybe behind an exec wrapper) with ``env`` exactly.
+
+        ``memory_limit_mb``: while a reply is awaited, the process is killed as soon as its
+        resident memory passes this (``recv`` then raises OutOfMemory).
+        """
         ctl_in_r, ctl_in_w = os.pipe()  # executor -> runtime
         ctl_out_r, ctl_out_w = os.pipe()  # runtime -> executor
         log_r, log_w = os.pipe()  # runtime fd 1 + 2 -> executor
         try:
             self.popen = _SPAWNER.popen(
-                [
-                    interpreter,
-                    "-I",  # no PYTHON* env vars, no user site, no script dir on sys.path
-                    "-S",  # no site-packages of the interpreter: runtime.py sets sys.path
-                    "-u",  # unbuffered stdio: prints survive a crash or a timeout kill
-                    str(RUNTIME_FILE),
-                    str(ctl_in_r),
-                    str(ctl_out_w),
-                    str(os.getpid()),
-                ],
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log_w,
                 stderr=log_w,
                 pass_fds=(ctl_in_r, ctl_out_w),
-                env=env,
+                env={**env, FDS_ENV: f"{ctl_in_r},{ctl_out_w},{os.getpid()}"},
                 cwd=cwd,
                 start_new_session=True,  # own process group: stop() kills what it started too
             )
@@ -158,6 +161,8 @@ class FunctionProcess:
         self.logs = _LogPipe(log_r)
         self.started = time.perf_counter()
         self.last_maxrss_kb = 0
+        self.memory_limit_kb = memory_limit_mb * 1024 if memory_limit_mb else None
+        self.out_of_memory = False
         self._closed = False
         # A child that died at once shows as ProcessGone on the first recv, which the
         # executor turns into Runtime.ExitError with the child's output.
@@ -185,10 +190,7 @@ class FunctionProcess:
     def _read_exact(self, n: int, deadline: float | None) -> bytes:
         chunks: list[bytes] = []
         while n:
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._poll.poll(max(1, int(remaining * 1000))):
-                    raise TimeoutError
+            self._wait_readable(deadline)
             try:
                 chunk = os.read(self._out, min(n, 1 << 20))
             except OSError as e:
@@ -198,6 +200,31 @@ class FunctionProcess:
             chunks.append(chunk)
             n -= len(chunk)
         return b"".join(chunks)
+
+    def _wait_readable(self, deadline: float | None) -> None:
+        """Until the control pipe has data; TimeoutError at ``deadline``; the memory watchdog
+        samples the RSS in between (AWS's cgroup limit kills at once; we are 20 ms late)."""
+        while True:
+            wait_s = None if deadline is None else deadline - time.monotonic()
+            if wait_s is not None and wait_s <= 0:
+                raise TimeoutError
+            if self.memory_limit_kb is not None:
+                wait_s = MEMORY_SAMPLE_S if wait_s is None else min(wait_s, MEMORY_SAMPLE_S)
+            timeout_ms = -1 if wait_s is None else max(1, int(wait_s * 1000))
+            if self._poll.poll(timeout_ms):
+                return
+            if self.memory_limit_kb is not None and self.rss_kb() > self.memory_limit_kb:
+                self.out_of_memory = True
+                self.last_maxrss_kb = self.memory_limit_kb
+                self.kill()
+                raise OutOfMemory(f"resident memory passed {self.memory_limit_kb // 1024} MB")
+
+    def rss_kb(self) -> int:
+        try:
+            with open(f"/proc/{self.pid}/statm", "rb") as f:
+                return int(f.read().split()[1]) * _PAGE_KB
+        except (OSError, IndexError, ValueError):
+            return 0
 
     def exited(self) -> bool:
         """Whether the process has ended, without reaping it: reaping first would free its pid
@@ -275,4 +302,4 @@ def interpreter_version(executable: str, timeout: float = 10.0) -> tuple[str, st
     return real, out[1].strip()
 
 
-__all__ = ["LOG_MARKER", "RUNTIME_FILE", "FunctionProcess", "ProcessGone", "interpreter_version"]
+__all__ = ["LOG_MARKER", "FunctionProcess", "OutOfMemory", "ProcessGone", "interpreter_version"]

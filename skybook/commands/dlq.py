@@ -29,7 +29,7 @@ def _logical_names(outputs: dict[str, Any]) -> dict[str, str]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     ctx = app_context(args)
-    events = dlq.list_failed(ctx.outputs, ctx.endpoint)
+    events = dlq.list_failed(ctx.outputs, ctx.target)
     if args.json:
         print_json([e.to_json() for e in events])
         return 0
@@ -64,7 +64,7 @@ def cmd_redrive(args: argparse.Namespace) -> int:
             "say what to redrive: one or more IDs, or --all ('skybook dlq list' shows the ids)"
         )
     ctx = app_context(args)
-    result = dlq.redrive(ctx.outputs, ctx.endpoint, None if args.all else args.ids)
+    result = dlq.redrive(ctx.outputs, ctx.target, None if args.all else args.ids)
     if args.json:
         print_json(result.to_json())
     else:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from sandbox.control import serve, start_detached, stop_detached
 from sandbox.runner import Sandbox, SandboxSettings
-from skybook.app import default_outputs, deploy_app, describe_app, print_welcome
+from skybook.app import app_outputs, deploy_app, describe_app, print_welcome
 from skybook.errors import CliError
 
 STATE_NOTE = "not persisted: a restart starts empty; ./scripts/up redeploys and reseeds flights"
@@ -34,7 +33,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             outputs = deploy_app(ready.endpoint)
             print_welcome(ready.endpoint, outputs)
             if not args.no_console:
-                _start_console(args, ready, outputs)
+                _start_console(args, ready.endpoint, ready.dir, outputs)
+            _start_dev_modes(args, ready, outputs)
 
     if args.detach:
         started = start_detached(sandbox.settings)
@@ -49,10 +49,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     return serve(sandbox, on_ready)
 
 
-def _start_console(args: argparse.Namespace, ready: Sandbox, outputs: dict[str, Any]) -> None:
-    """The console beside the app: a thread of ``up``, or a detached process ``down`` stops.
-
-    A taken port costs only the console, never the sandbox.
+def _start_console(
+    args: argparse.Namespace, endpoint: str, folder: Path, outputs: dict[str, Any]
+) -> None:
+    """The console beside the app: a thread of ``up``, or a detached process ``down`` stops
+    (its record in ``folder``). A taken port costs only the console, never the sandbox.
     """
     from skybook.console import ConsoleError, console_port
     from skybook.console import process as console
@@ -60,41 +61,74 @@ def _start_console(args: argparse.Namespace, ready: Sandbox, outputs: dict[str, 
     try:
         port = console_port(args.console_port)
         if args.detach:
-            url = console.start_detached(ready.endpoint, default_outputs(), port, ready.dir)
+            url = console.start_detached(endpoint, str(outputs["stack"]), port, folder)
         else:
-            url = console.start_in_thread(
-                ready.endpoint, outputs, default_outputs(), port, folder=ready.dir
-            ).url
+            url = console.start_in_thread(endpoint, outputs, port, folder=folder).url
     except ConsoleError as error:
         print(f"console not started: {error}", file=sys.stderr, flush=True)
         return
     print(f"  Console: {url}  (flights, bookings, inbox, events, logs)\n", flush=True)
 
 
-def _up_docker(args: argparse.Namespace) -> int:
-    docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "info"], capture_output=True).returncode != 0:
-        raise CliError(
-            "no Docker engine is reachable: start Docker, or drop --docker to run the "
-            "embedded sandbox"
+def _start_dev_modes(args: argparse.Namespace, ready: Sandbox, outputs: dict[str, Any]) -> None:
+    """``--watch`` (hot reload of functions/) and ``--debug FUNCTION``."""
+    from skybook import watch
+    from skybook.commands import debug
+
+    if args.watch:
+        watched = watch.mapping(outputs)
+        if args.detach:
+            watch.start_detached(ready, str(outputs["stack"]))
+        else:
+            watch.Watcher(ready.dev_file, watched).start()
+        print(
+            "  Watch mode: on. Functions run from functions/; a saved change is what the next "
+            "invocation runs (no deploy).\n",
+            flush=True,
         )
-    cmd = [docker, "compose", "up", "--wait"] + (["--detach"] if args.detach else [])
-    return subprocess.call(cmd)
+    if args.debug:
+        name = debug.deployed_name(outputs, args.debug)
+        debug.enable(ready, name, args.debug_port)
+        debug.print_attach_hint(name, args.debug_port)
+
+
+def _up_docker(args: argparse.Namespace) -> int:
+    """docker-compose.yml's LocalStack; its ready.d hook deploys the app (see skybook.compose)."""
+    from skybook import compose
+
+    if args.no_deploy:
+        raise CliError("--no-deploy does not apply to --docker: the compose hook always deploys")
+    folder = _sandbox(args).dir  # where the detached console's record lives
+
+    def on_ready(endpoint: str) -> None:
+        outputs = app_outputs(endpoint)
+        print_welcome(endpoint, outputs)
+        if not args.no_console:
+            _start_console(args, endpoint, folder, outputs)
+
+    return compose.up(detach=args.detach, port=args.port, on_ready=on_ready)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
     from skybook.console.process import stop_detached as stop_console
 
     sandbox = _sandbox(args)
+    from skybook import compose
+
     if stop_console(sandbox.dir):
         print("console stopped")
-    print("sandbox stopped" if stop_detached(sandbox) else "no sandbox was running")
+    stopped = stop_detached(sandbox)
+    if compose.down():
+        print("LocalStack in Docker stopped (docker compose down)")
+        stopped = True
+    print("sandbox stopped" if stopped else "no sandbox was running")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from sandbox.__main__ import describe
     from skybook.console.process import recorded_url
+    from skybook.watch import describe as describe_dev
 
     sandbox = _sandbox(args)
     status: dict[str, Any] = describe(sandbox)
@@ -102,6 +136,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if status["running"]:
         status["app"] = describe_app(str(status["endpoint"]))
         status["console"] = recorded_url(sandbox.dir)
+        status["dev"] = describe_dev(sandbox.dev_file)  # watch and debug modes
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
@@ -117,6 +152,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for line in status["app"].get("lines", []):
         print(f"  {line}")
     print(f"  console: {status['console'] or 'not running (skybook console serves it)'}")
+    for line in status.get("dev", []):
+        print(f"  {line}")
     return 0
 
 
@@ -125,7 +162,11 @@ def register(sub: Any) -> None:
     up.add_argument(
         "--detach", action="store_true", help="return once ready; ./scripts/down stops it"
     )
-    up.add_argument("--docker", action="store_true", help="run docker-compose.yml instead")
+    up.add_argument(
+        "--docker",
+        action="store_true",
+        help="LocalStack in Docker (docker-compose.yml) instead of the embedded sandbox",
+    )
     up.add_argument("--port", type=int, help="gateway port (default 4566 or SKYBOOK_PORT)")
     up.add_argument("--no-deploy", action="store_true", help="only the sandbox, no app")
     up.add_argument("--no-console", action="store_true", help="do not serve the console page")
@@ -134,6 +175,17 @@ def register(sub: Any) -> None:
         type=int,
         help="console port on 127.0.0.1 (default 4580 or SKYBOOK_CONSOLE_PORT)",
     )
+    up.add_argument(
+        "--watch",
+        action="store_true",
+        help="hot reload: functions run from functions/, a saved change needs no deploy",
+    )
+    up.add_argument(
+        "--debug",
+        metavar="FUNCTION",
+        help="start FUNCTION's next environment under debugpy (see skybook debug)",
+    )
+    up.add_argument("--debug-port", type=int, default=5678, help="debugpy's port (default 5678)")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="stop a detached sandbox and everything it started")

@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from bootstrap import Settings, Target, deploy, destroy, outputs, plan
+from bootstrap import Settings, Target, destroy, outputs, plan
 from bootstrap import cli as bootstrap_cli
 from bootstrap.deployer import destroy_plan
 from bootstrap.steps import Plan
@@ -21,14 +21,9 @@ from skybook.commands import context
 from skybook.commands.output import print_json, print_table
 
 
-def _wants_aws(args: argparse.Namespace) -> bool:
-    return bool(args.aws or (args.profile and not args.endpoint))
-
-
 def target_and_settings(args: argparse.Namespace) -> tuple[Target, Settings]:
     """Bootstrap's target and settings for these options; the sandbox's unless --aws."""
-    if not _wants_aws(args):  # AWS stacks' outputs are read from the stack, never the file
-        args.outputs_file = context.outputs_path(args.outputs_file)
+    if not context.wants_aws(args):
         args.endpoint = context.sandbox_endpoint(args.endpoint)
     target = bootstrap_cli.target_from(args)
     settings = bootstrap_cli.settings_from(args, target)
@@ -45,7 +40,10 @@ def target_and_settings(args: argparse.Namespace) -> tuple[Target, Settings]:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     target, settings = target_and_settings(args)
-    result = deploy(settings, target)  # the steps go to stderr as they run
+    # The sender check, then on AWS the plan and a "yes" (or --yes); steps go to stderr.
+    result = bootstrap_cli.apply_confirmed(settings, target, yes=args.yes)
+    if result is None:
+        return 1
     seeded = seed_flights(target, result.outputs) if target.is_local and not args.no_seed else None
     if args.json:
         print_json(

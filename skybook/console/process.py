@@ -17,8 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from sandbox.control import spawn_detached
-from skybook.console.server import ConsoleData, ConsoleError, ConsoleServer
+from skybook.console.data import ConsoleData
+from skybook.console.errors import ConsoleError
+from skybook.console.server import ConsoleServer
+from skybook.polling import poll
 
 RECORD = "console.json"
 LOG = "console.log"
@@ -28,7 +33,6 @@ _URL_LINE = re.compile(r"^console: (http://\S+)", re.M)
 def start_in_thread(
     endpoint: str,
     outputs: dict[str, Any],
-    outputs_file: Path | None,
     port: int,
     folder: Path | None = None,
 ) -> ConsoleServer:
@@ -36,7 +40,7 @@ def start_in_thread(
 
     With ``folder``, the URL is recorded there so ``status`` can show it.
     """
-    data = ConsoleData(endpoint, outputs, outputs_file=outputs_file)
+    data = ConsoleData(endpoint, str(outputs.get("stack") or "skybook"), outputs)
     server = ConsoleServer(data, port).start()
     if folder is not None:
         record = {"pid": os.getpid(), "url": server.url, "inProcess": True}
@@ -45,38 +49,48 @@ def start_in_thread(
 
 
 def start_detached(
-    endpoint: str, outputs_file: Path, port: int, folder: Path, timeout: float = 20.0
+    endpoint: str, stack: str, port: int, folder: Path, timeout: float = 20.0
 ) -> str:
     """Spawn ``skybook console`` in its own session; its URL once it serves."""
     stop_detached(folder)  # a console left over from an earlier run of this sandbox
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / LOG
     command = [sys.executable, "-m", "skybook.cli", "console"]
-    command += ["--endpoint", endpoint, "--outputs-file", str(outputs_file.resolve())]
+    command += ["--endpoint", endpoint, "--stack-name", stack]
     process = spawn_detached(command, log, port=port)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def serving() -> str | None:
         text = log.read_text(errors="replace")
         if match := _URL_LINE.search(text):
-            url = match.group(1)
-            (folder / RECORD).write_text(json.dumps({"pid": process.pid, "url": url}) + "\n")
-            return url
+            return match.group(1)
         if process.poll() is not None:
             lines = text.strip().splitlines() or [f"exit code {process.returncode}"]
             raise ConsoleError(lines[-1].removeprefix("skybook: "))
-        time.sleep(0.05)
-    process.kill()
-    process.wait()
-    raise ConsoleError(f"the console did not start within {timeout:.0f}s; see {log}")
+        return None
+
+    url = poll(serving, deadline=time.monotonic() + timeout, interval=0.05)
+    if url is None:
+        process.kill()
+        process.wait()
+        raise ConsoleError(f"the console did not start within {timeout:.0f}s; see {log}")
+    (folder / RECORD).write_text(json.dumps({"pid": process.pid, "url": url}) + "\n")
+    return url
+
+
+def _argv(pid: int) -> list[str]:
+    """The command line of a running process; [] for none (gone, a zombie, not ours to read)."""
+    if pid <= 0:
+        return []
+    try:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return []
 
 
 def _is_console(pid: int) -> bool:
     """Guards against a reused pid: only our own ``skybook.cli console`` is signalled."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"skybook.cli" in argv and b"console" in argv
+    argv = _argv(pid)
+    return "skybook.cli" in argv and "console" in argv
 
 
 def recorded_url(folder: Path) -> str | None:
@@ -92,11 +106,8 @@ def recorded_url(folder: Path) -> str | None:
 
 def _is_foreground_up(pid: int) -> bool:
     """The ``skybook up`` that serves the console in a thread (a reused pid is not)."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return any(arg.endswith(b"skybook") or arg == b"skybook.cli" for arg in argv) and b"up" in argv
+    argv = _argv(pid)
+    return any(arg.endswith("skybook") or arg == "skybook.cli" for arg in argv) and "up" in argv
 
 
 def stop_detached(folder: Path, timeout: float = 5.0) -> bool:
@@ -110,16 +121,26 @@ def stop_detached(folder: Path, timeout: float = 5.0) -> bool:
     if running:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _is_console(pid) and time.monotonic() < deadline:
+
+        def ended() -> bool:
             _reap(pid)
-            time.sleep(0.05)
-        if _is_console(pid):
+            return not _runs(pid)
+
+        if not poll(ended, deadline=time.monotonic() + timeout, interval=0.05) and _is_console(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         _reap(pid)
     path.unlink(missing_ok=True)
     return running
+
+
+def _runs(pid: int) -> bool:
+    """Whether it still runs: it exists and is not a zombie. (A process's command line is gone
+    while it exits, so :func:`_is_console` alone would call it stopped too early.)"""
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
 
 
 def _reap(pid: int) -> None:

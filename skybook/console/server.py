@@ -1,19 +1,16 @@
 """The console's HTTP server: the static page and a small JSON API, on 127.0.0.1 only.
 
-Every API call reads the sandbox afresh (no cache): the sandbox is the truth, and one person
-polling every two seconds costs a handful of small AWS calls. Stdlib only, so the console
-starts wherever the kit runs.
+Only HTTP here (routes, query arguments, headers, the loopback and Host checks); what each
+route answers comes from :class:`skybook.console.data.ConsoleData`. Stdlib only, so the
+console starts wherever the kit runs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
@@ -24,15 +21,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from skybook.app import AppError
-from skybook.errors import CliError
+from skybook.console.data import ConsoleData
+from skybook.console.errors import ApiError, ConsoleError
+from skybook.errors import UserError
 
 DEFAULT_PORT = 4580
 PORT_ENV = "SKYBOOK_CONSOLE_PORT"
 HOST = "127.0.0.1"  # never a wider address: the console can book flights
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024
-BOOK_TIMEOUT = 30.0
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -47,19 +44,6 @@ CSP = (
     "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-
-
-class ConsoleError(CliError):
-    """A console problem the user can fix (its port is taken, a bad port number)."""
-
-
-class ApiError(Exception):
-    """An API answer other than 200, sent as ``{"error": message}``."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def console_port(explicit: int | None = None) -> int:
@@ -108,147 +92,6 @@ def _int_arg(query: dict[str, str], name: str) -> int | None:
     if value < 0:
         raise ApiError(HTTPStatus.BAD_REQUEST, f"{name} must not be negative")
     return value
-
-
-class ConsoleData:
-    """The app's views for the page, read from the sandbox on every call.
-
-    ``outputs`` are the stack outputs; with ``outputs_file`` they are re-read whenever the
-    file changes, so a redeploy shows without restarting the console.
-    """
-
-    def __init__(
-        self,
-        endpoint: str | None = None,
-        outputs: dict[str, Any] | None = None,
-        outputs_file: str | Path | None = None,
-    ):
-        self._endpoint = endpoint.rstrip("/") if endpoint else None
-        self._outputs = outputs
-        self._file = Path(outputs_file) if outputs_file is not None else None
-        self._mtime: float | None = None
-        self._lock = threading.Lock()
-
-    def outputs(self) -> dict[str, Any]:
-        if self._file is not None:
-            self._reload()
-        if not self._outputs:
-            raise ApiError(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                "the app is not deployed on this sandbox: ./scripts/up deploys it",
-            )
-        return self._outputs
-
-    def _reload(self) -> None:
-        from bootstrap import read_outputs
-
-        assert self._file is not None
-        try:
-            mtime = self._file.stat().st_mtime
-        except OSError:
-            return
-        with self._lock:
-            if mtime != self._mtime:
-                with contextlib.suppress(OSError, ValueError):
-                    self._outputs = read_outputs(self._file)
-                    self._mtime = mtime
-
-    @property
-    def endpoint(self) -> str:
-        if self._endpoint:
-            return self._endpoint
-        return str(self.outputs()["endpoint"]).rstrip("/")
-
-    # --- the views ------------------------------------------------------------
-    def info(self) -> dict[str, Any]:
-        try:
-            outputs = self.outputs()
-        except ApiError as error:
-            return {"deployed": False, "endpoint": self._endpoint, "message": error.message}
-        return {
-            "deployed": True,
-            "endpoint": self.endpoint,
-            "stack": outputs.get("stack"),
-            "region": outputs.get("region"),
-            "bookFlightUrl": outputs.get("bookFlightUrl"),
-            "senderEmail": outputs.get("senderEmail"),
-            "functions": sorted(outputs.get("functions") or {}),
-        }
-
-    def flights(self) -> Any:
-        from skybook import appdata
-
-        return appdata.flights(self.outputs(), self.endpoint)
-
-    def bookings(self, destination: str | None = None, flight_date: str | None = None) -> Any:
-        from skybook import appdata
-
-        return appdata.bookings(
-            self.outputs(), self.endpoint, destination=destination, date=flight_date
-        )
-
-    def inbox(self, to: str | None = None) -> Any:
-        from bootstrap.target import DEFAULT_REGION
-        from skybook import inbox
-
-        try:  # templates live in the stack's region; before a deploy there are none anyway
-            region = str(self.outputs().get("region") or DEFAULT_REGION)
-        except ApiError:
-            region = DEFAULT_REGION
-        return inbox.fetch_emails(self.endpoint, to=to, region=region)
-
-    def events(self, since_ms: int | None = None, limit: int = 100) -> Any:
-        from skybook import appdata
-
-        return appdata.events(self.outputs(), self.endpoint, since_ms=since_ms, limit=limit)
-
-    def logs(
-        self,
-        function: str,
-        booking_id: str | None = None,
-        since_ms: int | None = None,
-        limit: int = 200,
-    ) -> Any:
-        from skybook import appdata
-
-        known = self.outputs().get("functions") or {}
-        if function not in known:
-            raise ApiError(
-                HTTPStatus.BAD_REQUEST,
-                f"unknown function {function!r}; one of: {', '.join(sorted(known))}",
-            )
-        return appdata.function_logs(
-            self.outputs(),
-            self.endpoint,
-            function,
-            booking_id=booking_id,
-            since_ms=since_ms,
-            limit=limit,
-        )
-
-    def book(self, body: bytes) -> tuple[int, Any]:
-        """POST ``body`` to the app's real API; its status and answer, as the page shows them."""
-        url = self.outputs().get("bookFlightUrl")
-        if not url:
-            raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "the stack has no bookFlightUrl")
-        request = urllib.request.Request(
-            str(url), data=body, method="POST", headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=BOOK_TIMEOUT) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise ApiError(
-                HTTPStatus.BAD_GATEWAY, f"the app's API did not answer at {url}: {reason}"
-            ) from None
-        try:
-            answer = json.loads(raw) if raw else {}
-        except ValueError:
-            answer = {"message": raw.decode("utf-8", errors="replace")}
-        return status, answer
 
 
 Route = Callable[["_Handler", dict[str, str]], tuple[int, Any]]
@@ -367,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as error:  # the sandbox is down, an AWS error: the page says so
             lines = str(error).strip().splitlines() or [""]
             message = (
-                lines[0] if isinstance(error, AppError) else f"{type(error).__name__}: {lines[0]}"
+                lines[0] if isinstance(error, UserError) else f"{type(error).__name__}: {lines[0]}"
             )
             self._json(HTTPStatus.BAD_GATEWAY, {"error": message})
 

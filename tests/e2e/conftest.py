@@ -1,12 +1,13 @@
-"""The deployed booking app, driven only from the outside: HTTP API, /_aws/ses, DynamoDB."""
+"""The deployed booking app, driven only from the outside: HTTP API, /_aws/ses, DynamoDB.
+
+The kit's own readers (the app contract, the HTTP helper, the mail reader, the poller) are
+used to get there, so the tests speak of the app in the same terms as the kit.
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,17 @@ from typing import Any, TypeVar
 
 import pytest
 
+from skybook import polling, sesmail
+from skybook.contract import (
+    BOOKING_TYPE,
+    Item,
+    booking_key,
+    booking_request,
+    flight_item,
+    flight_key,
+    plain,
+)
+from skybook.httpclient import request
 from tests.conftest import SandboxUnderTest
 
 T = TypeVar("T")
@@ -26,14 +38,8 @@ def wait_for(
     check: Callable[[], T | None], *, timeout: float = 15.0, interval: float = 0.1, what: str = ""
 ) -> T:
     """Poll ``check`` until it returns something truthy; fail with ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
-        time.sleep(interval)
+    failure = AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+    return polling.wait_for(check, timeout=timeout, interval=interval, error=failure)
 
 
 @dataclass
@@ -61,30 +67,13 @@ class App:
     ) -> Response:
         data = json.dumps(body).encode() if isinstance(body, dict) else body
         data = data.encode() if isinstance(data, str) else data
-        request = urllib.request.Request(url or self.outputs["bookFlightUrl"], data=data)
-        request.method = method
-        if content_type is not None:
-            request.add_header("Content-Type", content_type)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                status, raw, headers = response.status, response.read(), response.headers
-        except urllib.error.HTTPError as error:
-            status, raw, headers = error.code, error.read(), error.headers
-        try:
-            parsed = json.loads(raw) if raw else {}
-        except ValueError:
-            parsed = {"_raw": raw.decode(errors="replace")}
-        return Response(status, parsed, dict(headers.items()))
+        headers = {} if content_type is None else {"Content-Type": content_type}
+        url = url or self.outputs["bookFlightUrl"]
+        answer = request(url, data, method=method, headers=headers, timeout=60)
+        return Response(answer.status, answer.body, dict(answer.headers))
 
     def book(self, destination: str, flight_date: str, seats: int, email: str) -> Response:
-        return self.post(
-            {
-                "destination": destination,
-                "flightDate": flight_date,
-                "numberOfSeats": seats,
-                "bookerEmail": email,
-            }
-        )
+        return self.post(booking_request(destination, flight_date, seats, email))
 
     # --- DynamoDB -------------------------------------------------------------
     @property
@@ -93,39 +82,21 @@ class App:
 
     def seed_flight(self, destination: str, flight_date: str, seats: int) -> None:
         self.sandbox.client("dynamodb").put_item(
-            TableName=self.table,
-            Item={
-                "PK": {"S": f"DESTINATION#{destination}"},
-                "SK": {"S": flight_date},
-                "availableSeats": {"N": str(seats)},
-            },
+            TableName=self.table, Item=flight_item(destination, flight_date, seats)
         )
+
+    def item(self, key: Item) -> dict[str, Any] | None:
+        """One item, plain values (a consistent read: what the functions wrote, now)."""
+        client = self.sandbox.client("dynamodb")
+        found = client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return plain(found) if found else None
 
     def seats(self, destination: str, flight_date: str) -> int | None:
-        item = (
-            self.sandbox.client("dynamodb")
-            .get_item(
-                TableName=self.table,
-                Key={"PK": {"S": f"DESTINATION#{destination}"}, "SK": {"S": flight_date}},
-                ConsistentRead=True,
-            )
-            .get("Item")
-        )
-        return int(item["availableSeats"]["N"]) if item else None
+        flight = self.item(flight_key(destination, flight_date))
+        return int(flight["availableSeats"]) if flight else None
 
     def booking(self, booking_id: str) -> dict[str, Any] | None:
-        item = (
-            self.sandbox.client("dynamodb")
-            .get_item(
-                TableName=self.table,
-                Key={"PK": {"S": f"BOOKING#{booking_id}"}, "SK": {"S": "BOOKING"}},
-                ConsistentRead=True,
-            )
-            .get("Item")
-        )
-        if not item:
-            return None
-        return {k: next(iter(v.values())) for k, v in item.items()}
+        return self.item(booking_key(booking_id))
 
     def bookings_for(self, destination: str, flight_date: str) -> list[dict[str, Any]]:
         pages = (
@@ -135,18 +106,14 @@ class App:
                 TableName=self.table,
                 FilterExpression="itemType = :b AND destination = :d AND flightDate = :f",
                 ExpressionAttributeValues={
-                    ":b": {"S": "BOOKING"},
+                    ":b": {"S": BOOKING_TYPE},
                     ":d": {"S": destination},
                     ":f": {"S": flight_date},
                 },
                 ConsistentRead=True,
             )
         )
-        return [
-            {k: next(iter(v.values())) for k, v in item.items()}
-            for page in pages
-            for item in page["Items"]
-        ]
+        return [plain(item) for page in pages for item in page["Items"]]
 
     # --- logs -----------------------------------------------------------------
     def log_lines(self, function: str, *needles: str) -> list[str]:
@@ -163,12 +130,10 @@ class App:
 
     # --- mail -----------------------------------------------------------------
     def mail(self, to: str | None = None, template: str | None = None) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.sandbox.endpoint}/_aws/ses", timeout=10) as r:
-            messages: list[dict[str, Any]] = json.load(r)["messages"]
         return [
             m
-            for m in messages
-            if (to is None or to in m.get("Destination", {}).get("ToAddresses", []))
+            for m in sesmail.messages(self.sandbox.endpoint)
+            if (to is None or to in sesmail.recipients(m))
             and (template is None or m.get("Template") == template)
         ]
 

@@ -1,8 +1,9 @@
 """The ``skybook`` CLI against the session's sandbox and app, run in-process.
 
-The session sandbox is not the default-named one, so every command gets ``--endpoint`` and
-``--outputs-file`` (one test uses ``$SKYBOOK_ENDPOINT``/``$SKYBOOK_OUTPUTS_FILE`` instead).
-``reset`` would empty the shared table, so it runs against a second stack of its own.
+The session sandbox is not the default-named one, so every command gets ``--endpoint`` (one
+test uses ``$SKYBOOK_ENDPOINT`` instead). No outputs file exists anywhere: the commands read
+the stack's outputs from the stack itself. ``reset`` would empty the shared table, so it runs
+against a second stack of its own.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import threading
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,12 +43,14 @@ class Cli:
     """``cli("flights", "--json")`` runs ``skybook flights --json`` on the test sandbox."""
 
     endpoint: str
-    outputs_file: Path
+    stack: str = "skybook"
 
     def __call__(self, *argv: str, aim: bool = True) -> Run:
         args = list(argv)
         if aim:
-            args += ["--endpoint", self.endpoint, "--outputs-file", str(self.outputs_file)]
+            args += ["--endpoint", self.endpoint]
+        if "--stack-name" not in args:
+            args += ["--stack-name", self.stack]
         out, err = io.StringIO(), io.StringIO()
         with redirect_stdout(out), redirect_stderr(err):
             code = main(args)
@@ -61,10 +63,8 @@ class Cli:
 
 
 @pytest.fixture(scope="module")
-def cli(app: App, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    outputs_file = tmp_path_factory.mktemp("cli") / "outputs.json"
-    outputs_file.write_text(json.dumps(app.outputs))
-    return Cli(app.sandbox.endpoint, outputs_file)
+def cli(app: App) -> Cli:
+    return Cli(app.sandbox.endpoint, str(app.outputs["stack"]))
 
 
 @dataclass
@@ -177,11 +177,7 @@ def test_events_of_a_booking(cli: Cli, booked: Booked) -> None:
 
 
 def test_events_follow_shows_new_events_until_ctrl_c(app: App, cli: Cli) -> None:
-    env = {
-        **os.environ,
-        "SKYBOOK_ENDPOINT": cli.endpoint,
-        "SKYBOOK_OUTPUTS_FILE": str(cli.outputs_file),
-    }
+    env = {**os.environ, "SKYBOOK_ENDPOINT": cli.endpoint}
     command = [sys.executable, "-m", "skybook.cli", "events", "--follow", "--limit", "1"]
     follower = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -241,7 +237,6 @@ def test_environment_aims_the_commands(
     cli: Cli, booked: Booked, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SKYBOOK_ENDPOINT", cli.endpoint)
-    monkeypatch.setenv("SKYBOOK_OUTPUTS_FILE", str(cli.outputs_file))
     run = cli("bookings", "--to", "LHR", "--date", booked.date, "--json", aim=False)
     assert run.code == 0, run.err
     assert [b["id"] for b in json.loads(run.out)] == [booked.id]
@@ -274,18 +269,17 @@ def test_bad_input_is_exit_1_with_one_line(cli: Cli, argv: list[str], message: s
 def test_no_sandbox_at_the_endpoint_is_exit_1(cli: Cli) -> None:
     bogus = "http://127.0.0.1:1"
     for command in (["flights"], ["inbox"], ["book", "--to", "LHR"]):
-        run = cli(*command, "--endpoint", bogus, "--outputs-file", str(cli.outputs_file), aim=False)
+        run = cli(*command, "--endpoint", bogus, aim=False)
         assert run.code == 1
-        assert (
-            run.err.strip()
-            == f"skybook: no sandbox answers at {bogus}: start one with ./scripts/up"
+        assert run.err.strip() == (
+            f"skybook: nothing answers at {bogus}: start the sandbox with ./scripts/up"
         )
 
 
-def test_reset_empties_bookings_and_mail_and_reseeds(app: App, cli: Cli, tmp_path: Path) -> None:
+def test_reset_empties_bookings_and_mail_and_reseeds(app: App, cli: Cli) -> None:
     """On a second stack: the session's table is shared by every other test."""
-    other = Cli(app.sandbox.endpoint, tmp_path / "resettest.json")
-    deployed = other.json("deploy", "--stack-name", "resettest")
+    other = Cli(app.sandbox.endpoint, "resettest")
+    deployed = other.json("deploy")
     try:
         assert deployed["outputs"]["tableName"] == "resettest-flights"
         assert deployed["seeded"] == {"created": 56, "existing": 0}
@@ -307,6 +301,5 @@ def test_reset_empties_bookings_and_mail_and_reseeds(app: App, cli: Cli, tmp_pat
         # The session's stack kept its data: reset touched only the table it was aimed at.
         assert cli.json("flights") != []
     finally:
-        run = other("destroy", "--stack-name", "resettest")
+        run = other("destroy")
         assert run.code == 0, run.err
-    assert not other.outputs_file.exists()

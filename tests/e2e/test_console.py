@@ -7,16 +7,17 @@ Debian's Chromium driven by Playwright (``./scripts/install-browser`` puts it in
 from __future__ import annotations
 
 import json
-import socket
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from skybook.console.server import ConsoleData, ConsoleServer, console_port
+from devtools.screenshots import fill_form, launch
+from skybook.console import ConsoleData, ConsoleServer
+from skybook.httpclient import Unreachable, request
+from tests.conftest import pid_alive
+from tests.console_api import call
 from tests.e2e.conftest import App, unique_date, unique_email, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -24,35 +25,11 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(scope="module")
 def console(app: App) -> Iterator[ConsoleServer]:
-    server = ConsoleServer(ConsoleData(app.sandbox.endpoint, app.outputs), port=0).start()
+    server = ConsoleServer(ConsoleData(app.sandbox.endpoint, outputs=app.outputs), port=0).start()
     try:
         yield server
     finally:
         server.stop()
-
-
-def call(
-    server: ConsoleServer,
-    path: str,
-    body: dict[str, Any] | bytes | None = None,
-    *,
-    content_type: str = "application/json",
-    host: str | None = None,
-) -> tuple[int, Any, dict[str, str]]:
-    """One console request: status, parsed JSON (or text), headers."""
-    data = json.dumps(body).encode() if isinstance(body, dict) else body
-    request = urllib.request.Request(server.url.rstrip("/") + path, data=data)
-    if data is not None:
-        request.add_header("Content-Type", content_type)
-    if host is not None:
-        request.add_header("Host", host)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, raw, headers = response.status, response.read(), response.headers
-    except urllib.error.HTTPError as error:
-        status, raw, headers = error.code, error.read(), error.headers
-    is_json = headers.get("Content-Type", "").startswith("application/json")
-    return status, json.loads(raw) if is_json else raw.decode(), dict(headers.items())
 
 
 # --- the JSON API ------------------------------------------------------------------------
@@ -161,46 +138,6 @@ def test_page_and_assets_are_served_self_contained(console: ConsoleServer) -> No
     assert total < 60_000, f"the page grew to {total} bytes"
 
 
-def test_console_binds_loopback_only_and_reports_a_taken_port() -> None:
-    server = ConsoleServer(ConsoleData("http://127.0.0.1:9", {"functions": {}}), port=0)
-    try:
-        assert server.url.startswith("http://127.0.0.1:")
-        with pytest.raises(Exception, match=f"console port {server.port} .* already in use"):
-            ConsoleServer(ConsoleData("http://127.0.0.1:9", {}), port=server.port)
-    finally:
-        server.stop()
-
-
-def test_console_says_when_the_sandbox_is_down_or_the_app_missing(tmp_path: Path) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    outputs = {"endpoint": dead, "tableName": "t", "stack": "s", "functions": {"bookFlight": "b"}}
-    with ConsoleServer(ConsoleData(dead, outputs), port=0) as server:
-        status, body, _ = call(server, "/api/flights")
-        assert status == 502 and f"no sandbox answers at {dead}" in body["error"]
-        status, body, _ = call(server, "/api/inbox")
-        assert status == 502 and "no sandbox answers" in body["error"]
-    missing = tmp_path / "outputs.json"
-    with ConsoleServer(ConsoleData(None, outputs_file=missing), port=0) as server:
-        status, body, _ = call(server, "/api/flights")
-        assert status == 503 and "not deployed" in body["error"]
-        assert call(server, "/api/info")[1]["deployed"] is False
-        missing.write_text(json.dumps(outputs))  # a deploy writes it: picked up, no restart
-        assert call(server, "/api/info")[1]["deployed"] is True
-
-
-def test_console_port_flag_then_env_then_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SKYBOOK_CONSOLE_PORT", raising=False)
-    assert console_port() == 4580
-    monkeypatch.setenv("SKYBOOK_CONSOLE_PORT", "4999")
-    assert console_port() == 4999
-    assert console_port(5000) == 5000
-    monkeypatch.setenv("SKYBOOK_CONSOLE_PORT", "x")
-    with pytest.raises(Exception, match="SKYBOOK_CONSOLE_PORT"):
-        console_port()
-
-
 # --- the page in a real browser ------------------------------------------------------------
 
 
@@ -211,9 +148,10 @@ def browser() -> Iterator[Any]:
     except ImportError:
         pytest.skip("playwright is not installed: .venv/bin/pip install -e '.[dev]'")
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no {CHROMIUM}: ./scripts/install-browser installs Debian's chromium")
-    from skybook.console.screenshots import launch
-
+        pytest.skip(
+            f"no {CHROMIUM}: install Debian's chromium as root to run this test "
+            "(sudo ./scripts/install-browser, or apt-get install chromium)"
+        )
     with sync_playwright() as playwright:
         chromium = launch(playwright)
         try:
@@ -244,14 +182,6 @@ def page(browser: Any, console: ConsoleServer) -> Iterator[Any]:
         assert errors == [], errors
     finally:
         context.close()
-
-
-def fill_form(page: Any, destination: str, flight_date: str, seats: int, email: str) -> None:
-    page.fill("#destination", destination)
-    page.fill("#flightDate", flight_date)
-    page.fill("#numberOfSeats", str(seats))
-    page.fill("#bookerEmail", email)
-    page.click("#book-button")
 
 
 @pytest.mark.sandbox
@@ -321,35 +251,19 @@ def test_a_refused_booking_shows_the_apps_message(app: App, page: Any) -> None:
 def test_detached_console_serves_until_stopped(app: App, tmp_path: Path) -> None:
     from skybook.console import process
 
-    outputs_file = tmp_path / "outputs.json"
-    outputs_file.write_text(json.dumps(app.outputs))
     folder = tmp_path / "sandbox"
-    url = process.start_detached(app.sandbox.endpoint, outputs_file, 0, folder)
+    url = process.start_detached(app.sandbox.endpoint, str(app.outputs["stack"]), 0, folder)
     try:
         assert url.startswith("http://127.0.0.1:")
         assert process.recorded_url(folder) == url
         pid = json.loads((folder / process.RECORD).read_text())["pid"]
-        with urllib.request.urlopen(url + "api/info", timeout=10) as response:
-            assert json.load(response)["bookFlightUrl"] == app.outputs["bookFlightUrl"]
+        info = request(url + "api/info", timeout=10).json()
+        assert info["bookFlightUrl"] == app.outputs["bookFlightUrl"]
     finally:
         stopped = process.stop_detached(folder)
     assert stopped
     assert not (folder / process.RECORD).exists()
-    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+    assert not pid_alive(pid)
     assert process.stop_detached(folder) is False
-    with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(url + "api/info", timeout=5)
-
-
-def test_detached_console_reports_a_taken_port(tmp_path: Path) -> None:
-    from skybook.console import process
-
-    outputs_file = tmp_path / "outputs.json"
-    outputs_file.write_text("{}")
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        with pytest.raises(Exception, match=f"console port {port} .* already in use"):
-            process.start_detached("http://127.0.0.1:9", outputs_file, port, tmp_path / "s")
-    assert not (tmp_path / "s" / process.RECORD).exists()
+    with pytest.raises(Unreachable):
+        request(url + "api/info", timeout=5)

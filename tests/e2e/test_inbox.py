@@ -68,11 +68,9 @@ def test_missing_attribute_shows_the_ses_error(app: App, tmp_path: Path) -> None
         )
     assert MISSING_FLIGHT_DATE in str(error.value)
 
-    outputs_file = tmp_path / "outputs.json"
-    outputs_file.write_text(json.dumps(app.outputs))
     out = io.StringIO()
     with redirect_stdout(out), redirect_stderr(io.StringIO()):
-        aim = ["--endpoint", app.sandbox.endpoint, "--outputs-file", str(outputs_file)]
+        aim = ["--endpoint", app.sandbox.endpoint, "--stack-name", str(app.outputs["stack"])]
         code = main(["inbox", "--to", email, *aim])
     assert code == 0
     assert f"render failed: {MISSING_FLIGHT_DATE}" in out.getvalue()

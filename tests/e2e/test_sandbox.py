@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -12,14 +13,17 @@ import sys
 import time
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port
-from tests.conftest import SandboxUnderTest
+from skybook.polling import poll
+from tests.conftest import SandboxUnderTest, pid_alive
+from tests.e2e.conftest import App, wait_for
 
 pytestmark = pytest.mark.sandbox
 REPO = Path(__file__).resolve().parents[2]
@@ -146,8 +150,8 @@ def _kinds(pids: list[int]) -> set[str]:
     kinds = set()
     for pid in pids:
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
             continue
         if "localstack.runtime.main" in cmdline:
             kinds.add("localstack")
@@ -159,22 +163,11 @@ def _kinds(pids: list[int]) -> set[str]:
 
 
 def _running(pids: list[int]) -> list[int]:
-    """The pids that still run (a zombie no longer does)."""
-    alive = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            alive.append(pid)
-    return alive
+    return [pid for pid in pids if pid_alive(pid)]
 
 
 def _wait_gone(pids: list[int], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while _running(pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    poll(lambda: not _running(pids), deadline=time.monotonic() + timeout, interval=0.1)
     assert _running(pids) == [], _kinds(_running(pids))
 
 
@@ -183,13 +176,11 @@ def _sandbox_env(name: str, port: int) -> dict[str, str]:
 
 
 def _wait_record(sandbox: Sandbox, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ready() -> dict[str, Any] | None:
         record = sandbox.record()
-        if record is not None and record.get("ready"):
-            return record
-        time.sleep(0.1)
-    raise AssertionError(f"sandbox not ready; see {sandbox.log_file}")
+        return record if record is not None and record.get("ready") else None
+
+    return wait_for(ready, timeout=timeout, what=f"the sandbox to be ready; see {sandbox.log_file}")
 
 
 def test_detached_up_then_down_leaves_nothing() -> None:
@@ -197,71 +188,70 @@ def test_detached_up_then_down_leaves_nothing() -> None:
     name = f"test-cli-{port}"
     env = _sandbox_env(name, port)
     up = _cli("up", "--detach", "--no-deploy", "--no-console", env=env)
-    assert up.returncode == 0, up.stderr
-    assert f"http://127.0.0.1:{port}" in up.stdout
     sandbox = Sandbox(SandboxSettings(name=name, port=port))
-    assert sandbox.record() is not None
-    _start_function_process(sandbox.endpoint)
-    pids = sandbox.pids()
-    assert {"localstack", "java", "function"} <= _kinds(pids)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert f"http://127.0.0.1:{port}" in up.stdout
+        assert sandbox.record() is not None
+        _start_function_process(sandbox.endpoint)
+        pids = sandbox.pids()
+        assert {"localstack", "java", "function"} <= _kinds(pids)
 
-    again = _cli("up", "--detach", "--no-deploy", "--no-console", env=env)
-    assert again.returncode == 1
-    assert "already running" in again.stderr
-    assert len(again.stderr.strip().splitlines()) == 1
+        again = _cli("up", "--detach", "--no-deploy", "--no-console", env=env)
+        assert again.returncode == 1
+        assert "already running" in again.stderr
+        assert len(again.stderr.strip().splitlines()) == 1
 
-    down = _cli("down", env=env)
-    assert down.returncode == 0, down.stderr
-    _wait_gone(pids)
-    assert _cli("down", env=env).stdout.strip() == "no sandbox was running"
+        down = _cli("down", env=env)
+        assert down.returncode == 0, down.stderr
+        _wait_gone(pids)
+        assert _cli("down", env=env).stdout.strip() == "no sandbox was running"
+    finally:
+        sandbox.stop()  # a failed assertion must not leave the detached sandbox running
+
+
+@contextlib.contextmanager
+def _owner(
+    command: list[str], name: str, port: int, **popen: Any
+) -> Iterator[tuple[subprocess.Popen[bytes], list[int]]]:
+    """A process that owns a sandbox (``up``, ``sandbox serve``), once its sandbox is ready and
+    runs a function; with the owner's process and the sandbox's pids. Killed if left running."""
+    proc = subprocess.Popen(command, cwd=REPO, **popen)
+    try:
+        sandbox = Sandbox(SandboxSettings(name=name, port=port))
+        _wait_record(sandbox)
+        _start_function_process(sandbox.endpoint)
+        yield proc, sandbox.pids()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def test_ctrl_c_on_foreground_up_stops_everything() -> None:
     port = free_port()
     name = f"test-fg-{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "skybook.cli", "up", "--no-deploy", "--no-console"],
-        cwd=REPO,
-        env=_sandbox_env(name, port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        sandbox = Sandbox(SandboxSettings(name=name, port=port))
-        _wait_record(sandbox)
-        _start_function_process(sandbox.endpoint)
-        pids = sandbox.pids()
+    up = [sys.executable, "-m", "skybook.cli", "up", "--no-deploy", "--no-console"]
+    output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+    with _owner(up, name, port, env=_sandbox_env(name, port), **output) as (proc, pids):
         assert {"localstack", "java", "function"} <= _kinds(pids)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
         _wait_gone(pids)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
 
 
 def test_killed_owner_takes_the_sandbox_with_it() -> None:
     """A test run or ``up`` killed with SIGKILL (no cleanup code runs) leaves nothing."""
     port = free_port()
     name = f"test-kill-{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--name", name, "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    serve = [sys.executable, "-m", "sandbox", "serve", "--name", name, "--port", str(port)]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     try:
-        sandbox = Sandbox(SandboxSettings(name=name, port=port))
-        _wait_record(sandbox)
-        _start_function_process(sandbox.endpoint)
-        pids = sandbox.pids()
-        assert {"localstack", "function"} <= _kinds(pids)
-        proc.kill()
-        proc.wait(timeout=10)
-        _wait_gone(pids, timeout=30)
-    finally:
-        if proc.poll() is None:
+        with _owner(serve, name, port, **quiet) as (proc, pids):
+            assert {"localstack", "function"} <= _kinds(pids)
             proc.kill()
+            proc.wait(timeout=10)
+            _wait_gone(pids, timeout=30)
+    finally:
         Sandbox(SandboxSettings(name=name, port=port)).stop()
 
 
@@ -287,10 +277,17 @@ def test_down_after_localstack_crashed_sweeps_java_and_functions() -> None:
         sandbox.stop()
 
 
-def test_nothing_is_written_outside_the_repo(sandbox: SandboxUnderTest) -> None:
-    """LocalStack thinks this machine is a container; the runner keeps it in .skybook."""
-    running = embedded(sandbox)
+def test_nothing_is_written_outside_the_repo(app: App) -> None:
+    """LocalStack thinks this machine is a container, and unpacks Lambda code in its TMPDIR
+    (/tmp/lambda, shared by every user); the runner keeps all of it in .skybook."""
+    running = embedded(app.sandbox)
     assert running.dir.is_relative_to(REPO / ".skybook")
     for path in ("/var/lib/localstack", "/usr/lib/localstack", "/tmp/localstack"):
         assert not Path(path).exists(), path
-    assert (running.dir / "fs" / "tmp").is_dir()  # LocalStack's own tmp went here instead
+    # LocalStack's temporary files (its own, and the unzipped function code) go to the
+    # sandbox's tmp/ (its TEMP), not to the host's /tmp
+    assert running.tmp_dir.is_dir()
+    assert (running.dir / "fs" / str(running.tmp_dir).lstrip("/")).is_dir()
+    unpacked = [p.parent.name for p in running.tmp_dir.glob("lambda/awslambda-*-tasks/*/code")]
+    assert len(unpacked) >= len(app.outputs["functions"])  # the app's functions, at least
+    assert not [c for c in unpacked if list(Path("/tmp/lambda").glob(f"*/{c}"))]

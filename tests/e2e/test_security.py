@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.conftest import SandboxUnderTest
@@ -25,8 +26,6 @@ pytestmark = pytest.mark.sandbox
 
 # --- loopback only -------------------------------------------------------------------------
 
-_LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp's "st" column
-
 
 def _embedded(sandbox: SandboxUnderTest) -> Any:
     if sandbox.kind != "embedded":
@@ -34,65 +33,26 @@ def _embedded(sandbox: SandboxUnderTest) -> Any:
     return sandbox.embedded
 
 
-def _socket_inodes(pid: int) -> set[int]:
-    inodes: set[int] = set()
-    try:
-        fds = list(Path(f"/proc/{pid}/fd").iterdir())
-    except OSError:
-        return inodes
-    for fd in fds:
+def _listening(pids: set[int]) -> set[tuple[str, str, int]]:
+    """(kind, address, port) of the listening TCP and bound UDP sockets of these processes."""
+    found = set()
+    for pid in pids:
         try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(int(target[8:-1]))
-    return inodes
-
-
-def _address(hex_address: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
-    """Decode /proc/net/tcp{,6}'s ``ADDR:PORT`` (address in host-order 32-bit words)."""
-    host, port = hex_address.split(":")
-    raw = bytes.fromhex(host)
-    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    address = ipaddress.ip_address(words)
-    return address, int(port, 16)
-
-
-def _listening(inodes: set[int]) -> list[tuple[str, Any, int]]:
-    """(table, address, port) of listening TCP sockets and bound UDP sockets among inodes."""
-    found = []
-    for table in ("tcp", "tcp6", "udp", "udp6"):
-        try:
-            lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if int(fields[9]) not in inodes:
-                continue
-            is_udp = table.startswith("udp")
-            remote_port = int(fields[2].split(":")[1], 16)
-            if (is_udp and remote_port == 0) or (not is_udp and fields[3] == _LISTEN):
-                address, port = _address(fields[1])
-                found.append((table, address, port))
+            sockets = psutil.Process(pid).net_connections(kind="inet")
+        except psutil.Error:
+            continue  # gone meanwhile
+        for conn in sockets:
+            is_udp = conn.type == socket.SOCK_DGRAM
+            if (is_udp and not conn.raddr) or conn.status == psutil.CONN_LISTEN:
+                found.add(("udp" if is_udp else "tcp", conn.laddr.ip, conn.laddr.port))
     return found
 
 
-def _is_loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
-
-
-def test_address_decoding() -> None:
-    assert _address("0100007F:1F90") == (ipaddress.ip_address("127.0.0.1"), 8080)
-    assert _address("00000000:0050")[0] == ipaddress.ip_address("0.0.0.0")
-    assert _address("00000000000000000000000001000000:0016")[0] == ipaddress.ip_address("::1")
-    mapped = _address("0000000000000000FFFF00000100007F:0016")[0]
-    assert isinstance(mapped, ipaddress.IPv6Address)
-    assert mapped.ipv4_mapped == ipaddress.ip_address("127.0.0.1")
-    assert not _is_loopback(ipaddress.ip_address("::"))
+def _is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])  # an IPv6 address may carry its zone
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
 
 
 def test_every_listening_socket_is_on_loopback(app: App) -> None:
@@ -100,13 +60,10 @@ def test_every_listening_socket_is_on_loopback(app: App) -> None:
     embedded = _embedded(app.sandbox)
     pids = set(embedded.pids())  # the runner includes descendants
     assert pids, "the sandbox reports no processes"
-    inodes: set[int] = set()
-    for pid in pids:
-        inodes |= _socket_inodes(pid)
-    sockets = _listening(inodes)
+    sockets = _listening(pids)
     gateway_port = int(app.sandbox.endpoint.rsplit(":", 1)[1])
     assert any(port == gateway_port for _, _, port in sockets), sockets
-    exposed = [(t, str(a), p) for t, a, p in sockets if not _is_loopback(a)]
+    exposed = [(t, a, p) for t, a, p in sockets if not _is_loopback(a)]
     assert not exposed, f"sockets reachable from outside this machine: {exposed}"
 
 
@@ -259,13 +216,12 @@ def _handed_out_secrets(app: App) -> set[str]:
     if app.sandbox.kind == "embedded":
         for pid in app.sandbox.embedded.pids():
             try:
-                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            except OSError:
+                environ = psutil.Process(pid).environ()
+            except psutil.Error:
                 continue
-            for entry in environ:
-                name, _, value = entry.decode(errors="replace").partition("=")
-                if name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") and len(value) >= 16:
-                    secrets.add(value)
+            for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                if len(environ.get(name, "")) >= 16:
+                    secrets.add(environ[name])
     sts, lam = app.sandbox.client("sts"), app.sandbox.client("lambda")
     for function in app.outputs["functions"].values():
         role = lam.get_function_configuration(FunctionName=function)["Role"]

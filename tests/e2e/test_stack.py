@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -175,26 +172,3 @@ def test_minute_schedule_fires_then_destroy_leaves_nothing(
     # ... and the other stack on the same sandbox is untouched.
     assert app.post({}).status == 400
     assert "functions" in stack_leftovers(sandbox, "skybook")
-
-
-def test_docker_init_hook_deploys_the_app(
-    sandbox: SandboxUnderTest, app: App, tmp_path: Path
-) -> None:
-    """The compose file's ready.d hook, run against this sandbox (no Docker here)."""
-    env = {
-        **os.environ,
-        "SKYBOOK_ENDPOINT": sandbox.endpoint,
-        "SKYBOOK_SOURCE": str(REPO),
-        "SKYBOOK_OUTPUTS_FILE": str(tmp_path / "outputs.json"),
-    }
-    result = subprocess.run(
-        [sys.executable, str(REPO / "docker" / "ready.d" / "skybook.py")],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
-    assert app.outputs["bookFlightUrl"] in result.stdout
-    assert (tmp_path / "outputs.json").is_file()

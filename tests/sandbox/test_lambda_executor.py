@@ -7,140 +7,27 @@ independent. Polls have deadlines; nothing sleeps for a fixed time to "let thing
 from __future__ import annotations
 
 import base64
-import contextlib
-import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import textwrap
-import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
-from tests.conftest import REGION, SandboxUnderTest
+from tests.conftest import SandboxUnderTest
+from tests.sandbox.lambdas import RUNTIME_PY, invoke, pid_alive, wait_until, zip_of
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
-    from mypy_boto3_lambda.literals import RuntimeType
-    from mypy_boto3_lambda.type_defs import InvocationResponseTypeDef
     from mypy_boto3_logs import CloudWatchLogsClient
 
 pytestmark = pytest.mark.sandbox
-
-ROLE = "arn:aws:iam::000000000000:role/lambda-role"
-RUNTIME_PY = Path(__file__).resolve().parents[2] / "sandbox" / "lambda_executor" / "runtime.py"
-
-
-def _one_attempt(sandbox: SandboxUnderTest) -> dict[str, Any]:
-    """Client arguments for the sandbox with one attempt: a retried invoke would hide what the
-    executor did (``sandbox.client`` retries)."""
-    return {
-        "endpoint_url": sandbox.endpoint,
-        "region_name": REGION,
-        "aws_access_key_id": "test",
-        "aws_secret_access_key": "test",
-        "config": Config(retries={"max_attempts": 1}, read_timeout=60),
-    }
-
-
-@pytest.fixture(scope="module")
-def lam(sandbox: SandboxUnderTest) -> LambdaClient:
-    return boto3.client("lambda", **_one_attempt(sandbox))
-
-
-@pytest.fixture(scope="module")
-def logs(sandbox: SandboxUnderTest) -> CloudWatchLogsClient:
-    return boto3.client("logs", **_one_attempt(sandbox))
-
-
-def _zip(files: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, source in files.items():
-            z.writestr(name, textwrap.dedent(source))
-    return buf.getvalue()
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-@pytest.fixture
-def make_function(lam: LambdaClient) -> Iterator[Callable[..., str]]:
-    """Create a function from inline source and wait until it is Active; deleted afterwards."""
-    created: list[str] = []
-
-    def make(
-        source: str | None = None,
-        *,
-        files: dict[str, str] | None = None,
-        handler: str = "app.handler",
-        runtime: RuntimeType = "python3.13",
-        timeout: int = 10,
-        env: dict[str, str] | None = None,
-        wait_active: bool = True,
-        layers: list[str] | None = None,
-    ) -> str:
-        name = f"t-{uuid.uuid4().hex[:12]}"
-        lam.create_function(
-            FunctionName=name,
-            Runtime=runtime,
-            Handler=handler,
-            Role=ROLE,
-            Code={"ZipFile": _zip(files or {"app.py": source or ""})},
-            Timeout=timeout,
-            Environment={"Variables": env or {}},
-            Layers=layers or [],
-        )
-        created.append(name)
-        if wait_active:
-            wait_until(
-                lambda: lam.get_function(FunctionName=name)["Configuration"]["State"] == "Active",
-                what=f"{name} Active",
-            )
-        return name
-
-    yield make
-    for name in created:
-        # already deleted, or Failed (which LocalStack 4.14 cannot delete): fine either way
-        with contextlib.suppress(ClientError):
-            lam.delete_function(FunctionName=name)
-
-
-def invoke(
-    lam: LambdaClient, name: str, event: Any = None, **kwargs: Any
-) -> tuple[Any, InvocationResponseTypeDef]:
-    """Synchronous invoke: (decoded payload, raw response)."""
-    response = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode(), **kwargs)
-    return json.loads(response["Payload"].read()), response
-
-
-def pid_alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 INFO = """
@@ -195,7 +82,7 @@ def test_context_and_environment(
     assert env["_HANDLER"] == "app.handler"
     assert env["TZ"] == ":UTC"
     assert Path(env["LAMBDA_TASK_ROOT"], "app.py").is_file()
-    for leaked in ("PYTHONPATH", "VIRTUAL_ENV", "LOCALSTACK_RUNTIME_ENDPOINT", "GATEWAY_LISTEN"):
+    for leaked in ("VIRTUAL_ENV", "LOCALSTACK_RUNTIME_ENDPOINT", "GATEWAY_LISTEN"):
         assert leaked not in env
 
     assert ctx["aws_request_id"] == request_id
@@ -452,22 +339,31 @@ def test_json_log_format(lam: LambdaClient, make_function: Callable[..., str]) -
     assert entries[0]["requestId"] == request_id
 
 
-def test_async_invoke(lam: LambdaClient, make_function: Callable[..., str], tmp_path: Path) -> None:
-    marker = tmp_path / "ran"
+def test_async_invoke(
+    lam: LambdaClient, logs: CloudWatchLogsClient, make_function: Callable[..., str]
+) -> None:
     name = make_function(
         """
         def handler(event, context):
-            with open(event["path"], "w") as f:
-                f.write(context.aws_request_id)
+            print("async ran", event["marker"])
         """
     )
+    marker = uuid.uuid4().hex
     response = lam.invoke(
         FunctionName=name,
         InvocationType="Event",
-        Payload=json.dumps({"path": str(marker)}).encode(),
+        Payload=json.dumps({"marker": marker}).encode(),
     )
     assert response["StatusCode"] == 202
-    wait_until(lambda: marker.exists() and marker.read_text(), what="async invoke side effect")
+
+    def ran() -> bool:
+        try:
+            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return False
+        return any(f"async ran {marker}" in e["message"] for e in events)
+
+    wait_until(ran, what="async invoke in the function's logs")
 
 
 def test_parallel_invokes_get_separate_processes(
@@ -540,7 +436,7 @@ def test_delete_function_stops_its_processes(
 def test_layers_are_importable(lam: LambdaClient, make_function: Callable[..., str]) -> None:
     layer = lam.publish_layer_version(
         LayerName=f"l-{uuid.uuid4().hex[:8]}",
-        Content={"ZipFile": _zip({"python/layer_lib.py": "VALUE = 'from layer'\n"})},
+        Content={"ZipFile": zip_of({"python/layer_lib.py": "VALUE = 'from layer'\n"})},
         CompatibleRuntimes=["python3.13"],
     )
     name = make_function(
@@ -571,7 +467,8 @@ runtime = sys.argv[1]
 r_in, w_in = os.pipe()
 r_out, w_out = os.pipe()
 child = subprocess.Popen(
-    [sys.executable, "-I", "-S", "-u", runtime, str(r_in), str(w_out), str(os.getpid())],
+    [sys.executable, "-S", "-s", "-u", runtime],
+    env={"_SKYBOOK_RUNTIME": f"{r_in},{w_out},{os.getpid()}"},
     pass_fds=(r_in, w_out), start_new_session=True,
 )
 print(child.pid, flush=True)

@@ -38,7 +38,7 @@ def test_compose_file_matches_the_compose_specification() -> None:
 def test_localstack_is_pinned_overridable_and_loopback_only() -> None:
     service = compose()["services"]["localstack"]
     assert service["image"] == "${LOCALSTACK_IMAGE:-localstack/localstack:4.14.0}"
-    assert service["ports"] == ["127.0.0.1:4566:4566"]
+    assert service["ports"] == ["127.0.0.1:${SKYBOOK_PORT:-4566}:4566"]
     assert "LOCALSTACK_AUTH_TOKEN" in service["environment"]
 
 
@@ -55,3 +55,16 @@ def test_ready_hook_is_mounted_and_exists() -> None:
     hook_dir = REPO / mounts["/etc/localstack/init/ready.d"]
     assert (hook_dir / "skybook.py").is_file()
     assert mounts["/opt/skybook"] == "."
+
+
+def test_healthy_only_when_every_ready_hook_succeeded_with_time_to_deploy() -> None:
+    check = compose()["services"]["localstack"]["healthcheck"]
+    # The command itself runs against real LocalStack answers in tests/e2e/test_init_hook.py.
+    assert check["test"] == ["CMD", "python3", "/opt/skybook/sandbox/init_status.py"]
+    assert (REPO / "sandbox" / "init_status.py").is_file()
+    assert int(check["start_period"].rstrip("s")) >= 120  # the first Lambda image pull
+
+
+def test_lambda_images_follow_the_host_architecture() -> None:
+    env = compose()["services"]["localstack"]["environment"]
+    assert env["LAMBDA_IGNORE_ARCHITECTURE"] == "1"

@@ -11,13 +11,22 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 import yaml
+from common import validation
+from common.validation import (
+    DESTINATIONS,
+    MAX_BODY_BYTES,
+    MAX_SEATS,
+    MIN_SEATS,
+    REQUEST_FIELDS,
+    ValidationError,
+    parse_booking_request,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
@@ -28,19 +37,6 @@ from referencing.jsonschema import DRAFT202012
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_FILE = ROOT / "openapi" / "book-flight.yaml"
-if str(ROOT / "functions") not in sys.path:
-    sys.path.insert(0, str(ROOT / "functions"))
-
-from common import validation  # noqa: E402
-from common.validation import (  # noqa: E402
-    DESTINATIONS,
-    MAX_BODY_BYTES,
-    MAX_SEATS,
-    MIN_SEATS,
-    REQUEST_FIELDS,
-    ValidationError,
-    parse_booking_request,
-)
 
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
 OPERATION = SPEC["paths"]["/book-flight"]["post"]

@@ -80,3 +80,42 @@ def test_scripts_setup_refuses_an_old_python_in_one_line(tmp_path: Path) -> None
     assert result.returncode == 1
     assert result.stderr.startswith("setup: the kit needs Python >= 3.11")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def fake_python(path: Path, major: int, minor: int) -> Path:
+    """An interpreter that answers setup's version probe as Python ``major.minor`` would."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho {major} {minor}\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        ".local/share/mise/installs/python/3.14.0/bin/python3.14",
+        ".asdf/installs/python/3.14.1/bin/python3.14",
+        ".local/share/uv/python/cpython-3.14.0-linux-x86_64-gnu/bin/python3.14",
+        ".pyenv/versions/3.14.2/bin/python3.14",
+    ],
+)
+def test_a_lambda_runtime_is_found_where_version_managers_keep_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:
+    for var in ("PYENV_ROOT", "UV_PYTHON_INSTALL_DIR", "MISE_DATA_DIR", "ASDF_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    python = fake_python(tmp_path / where, 3, 14)
+    assert setup.find_interpreter("3.14") == python.resolve()
+
+
+def test_a_lambda_runtime_can_be_listed_explicitly(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    wrong = fake_python(tmp_path / "a" / "python", 3, 12)
+    right = fake_python(tmp_path / "b" / "python", 3, 14)
+    monkeypatch.setenv(setup.LAMBDA_PYTHONS_ENV, f"{wrong}:{right}")
+    assert setup.find_interpreter("3.14") == right.resolve()  # probed: the 3.12 one is skipped

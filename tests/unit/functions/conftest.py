@@ -1,9 +1,4 @@
-"""Fixtures for the Lambda handler unit tests: a moto-backed table, bus and SES.
-
-Handlers are loaded by file path under unique module names (every handler file is called
-``app.py``), with ``functions/`` on ``sys.path`` so that ``from common import ...`` resolves
-exactly as it does at the root of a function zip (see ``fn_helpers``).
-"""
+"""Fixtures for the Lambda handler unit tests: a moto-backed table, bus and SES."""
 
 from __future__ import annotations
 
@@ -13,8 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
-from fn_helpers import BUS, REGION, SENDER, TABLE, TEMPLATES_DIR, Bus, Context, aws, config
+from common import aws, config
 from moto import mock_aws
+
+from tests.unit.functions.helpers import BUS, REGION, SENDER, TABLE, TEMPLATES_DIR, Bus, Context
 
 
 @pytest.fixture

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import http.server
+import socketserver
+import threading
 from pathlib import Path
 
 import pytest
 
+from bootstrap import Target
+from sandbox.runner import free_port
 from skybook.cli import build_parser, main
 from skybook.commands import context, stack
 from skybook.errors import CliError
@@ -15,10 +19,11 @@ from skybook.errors import CliError
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No developer's sandbox or environment leaks in: a sandbox name nobody runs."""
-    for name in ("SKYBOOK_ENDPOINT", "SKYBOOK_OUTPUTS_FILE", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    for name in ("SKYBOOK_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SKYBOOK_SANDBOX", "unit-test-no-such-sandbox")
-    monkeypatch.setenv("SKYBOOK_HOME", str(tmp_path))  # no outputs file of a real deploy
+    monkeypatch.setenv("SKYBOOK_PORT", str(free_port()))  # where no LocalStack answers
+    monkeypatch.setenv("SKYBOOK_HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
 
 
@@ -36,34 +41,25 @@ def test_no_sandbox_running_is_exit_1_saying_how_to_start_one(
     assert one_line_error(capsys) == f"skybook: {context.NO_SANDBOX}"
 
 
-def test_no_outputs_file_says_deploy(capsys: pytest.CaptureFixture[str]) -> None:
+def test_nothing_answering_at_the_endpoint_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flights", "--endpoint", "http://127.0.0.1:1"]) == 1
-    message = one_line_error(capsys)
-    assert "the app is not deployed" in message
-    assert "run 'skybook deploy'" in message
-
-
-def test_outputs_of_another_endpoint_with_nothing_listening(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    outputs = tmp_path / "out.json"
-    outputs.write_text(json.dumps({"endpoint": "http://127.0.0.1:4566", "stack": "s"}))
-    monkeypatch.setenv("SKYBOOK_OUTPUTS_FILE", str(outputs))
-    monkeypatch.setenv("SKYBOOK_ENDPOINT", "http://127.0.0.1:1")
-    assert main(["bookings"]) == 1
     assert one_line_error(capsys) == (
-        "skybook: no sandbox answers at http://127.0.0.1:1: start one with ./scripts/up"
+        "skybook: nothing answers at http://127.0.0.1:1: start the sandbox with ./scripts/up"
     )
 
 
-def test_outputs_of_an_aws_stack_are_refused_for_sandbox_commands(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    outputs = tmp_path / "aws.json"
-    outputs.write_text(json.dumps({"endpoint": None, "stack": "s"}))
-    args = ["flights", "--endpoint", "http://127.0.0.1:1", "--outputs-file", str(outputs)]
-    assert main(args) == 1
-    assert "describes a stack on AWS" in one_line_error(capsys)
+def test_endpoint_and_aws_together_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flights", "--endpoint", "http://127.0.0.1:1", "--aws"]) == 1
+    assert "pick one" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("what", ["the inbox", "reset"])
+def test_sandbox_only_commands_say_so_on_aws(what: str) -> None:
+    on_aws = context.AppContext(target=Target(region="eu-west-1"), outputs={"stack": "s"})
+    with pytest.raises(CliError, match=f"^{what} is sandbox-only: because"):
+        on_aws.sandbox_only(what, "because")
+    on_localstack = context.AppContext(target=Target.local("http://127.0.0.1:9"), outputs={})
+    assert on_localstack.sandbox_only(what, "because") == "http://127.0.0.1:9"
 
 
 def test_endpoint_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,11 +71,27 @@ def test_endpoint_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
         context.sandbox_endpoint()
 
 
-def test_outputs_path_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    assert context.outputs_path() == tmp_path / "outputs.json"
-    monkeypatch.setenv("SKYBOOK_OUTPUTS_FILE", "/x/o.json")
-    assert context.outputs_path() == Path("/x/o.json")
-    assert context.outputs_path(Path("mine.json")) == Path("mine.json")
+def test_a_localstack_on_the_default_port_is_used_when_no_sandbox_of_ours_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``docker compose up`` publishes LocalStack there; the CLI needs no option for it."""
+    with socketserver.TCPServer(("127.0.0.1", 0), _Health) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            port = server.server_address[1]
+            monkeypatch.setenv("SKYBOOK_PORT", str(port))
+            assert context.sandbox_endpoint() == f"http://127.0.0.1:{port}"
+        finally:
+            server.shutdown()
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from typing import Any
 
 import pytest
 
 from skybook.appdata import LogLine
-from skybook.commands import app
+from skybook.commands import logs, views
 
 
 def line(message: str, timestamp: int = 1_795_755_502_111, id_: str = "e1") -> LogLine:
@@ -16,7 +18,7 @@ def line(message: str, timestamp: int = 1_795_755_502_111, id_: str = "e1") -> L
 
 
 def test_a_json_log_line_shows_level_message_and_fields_at_the_time_it_was_written() -> None:
-    text = app._log_text(
+    text = views.log_text(
         line(
             json.dumps(
                 {
@@ -40,9 +42,9 @@ def test_a_json_log_line_shows_level_message_and_fields_at_the_time_it_was_writt
 
 def test_a_plain_log_line_uses_cloudwatchs_time_and_a_traceback_is_indented() -> None:
     assert (
-        app._log_text(line("START RequestId: x")) == "2026-11-27 04:58:22.111  START RequestId: x"
+        views.log_text(line("START RequestId: x")) == "2026-11-27 04:58:22.111  START RequestId: x"
     )
-    text = app._log_text(
+    text = views.log_text(
         line(json.dumps({"level": "ERROR", "message": "boom", "traceback": "Trace\n  at x"}))
     )
     assert text.splitlines()[1:] == ["    Trace", "      at x"]
@@ -73,7 +75,7 @@ def test_an_event_line_names_source_type_booking_and_what_happened() -> None:
             "LHR  2026-12-01  2 seat(s)  a@example.com  REJECTED  Not enough seats for this flight",
         ]
     )
-    assert app._event_text(event) == expected
+    assert views.event_text(event) == expected
 
 
 def test_follow_shows_each_item_once_and_ctrl_c_is_success(
@@ -86,20 +88,19 @@ def test_follow_shows_each_item_once_and_ctrl_c_is_success(
     ]
     asked: list[int | None] = []
     shown: list[str] = []
-    sleeps = iter(range(len(batches) - 1))
-
-    def fake_sleep(_seconds: float) -> None:
-        if next(sleeps, None) is None:
-            raise KeyboardInterrupt
 
     def fetch(since: int | None) -> list[dict[str, Any]]:
         asked.append(since)
+        if len(asked) == len(batches):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the last poll is in flight
         return batches[len(asked) - 1]
 
-    monkeypatch.setattr(app.time, "sleep", fake_sleep)
-    code = app._follow(
+    monkeypatch.setattr(logs, "FOLLOW_SECONDS", 0.01)
+    before = signal.getsignal(signal.SIGINT)
+    code = logs.follow(
         fetch, lambda i: str(i["k"]), lambda i: int(i["t"]), lambda i: shown.append(i["k"])
     )
     assert code == 0
-    assert shown == ["a", "b", "c"]
+    assert shown == ["a", "b", "c"]  # the poll in flight still shows what it got
     assert asked[0] is None and all(isinstance(s, int) for s in asked[1:])
+    assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C is the caller's again

@@ -1,14 +1,61 @@
-"""The shared pieces on their own: log lines, faults, config, events publishing."""
+"""The shared pieces on their own: the handler wrapper, log lines, faults, config, events."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from common import config, events, faults, log, responses
-from fn_helpers import json_lines
+from common import clock, config, events, faults, log, responses
+from common.invocation import Dropped, Invocation, lambda_handler
+
+from tests.unit.functions.helpers import Context, json_lines
+
+
+def test_handler_wrapper_reads_the_envelope_and_binds_the_booking(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seen: list[Invocation] = []
+
+    @lambda_handler
+    def handler(call: Invocation) -> dict[str, Any]:
+        seen.append(call)
+        call.log.info("working")
+        return {"ok": True}
+
+    event = {"detail-type": "flightBooked", "detail": {"bookingId": "b1", "n": 1}}
+    assert handler(event, Context()) == {"ok": True}
+    [call] = seen
+    assert call.event is event and call.envelope.detail == {"bookingId": "b1", "n": 1}
+    assert call.envelope.detail_type == "flightBooked"
+    [line] = json_lines(capsys.readouterr().out)
+    assert (line["bookingId"], line["awsRequestId"]) == ("b1", "req-123")
+
+    assert handler({"httpMethod": "POST", "body": "{}"}, Context()) == {"ok": True}
+    assert seen[1].envelope == events.Envelope(None, None, None)  # not an EventBridge event
+    assert "bookingId" not in json_lines(capsys.readouterr().out)[0]
+
+
+def test_handler_wrapper_logs_and_drops_what_no_retry_can_fix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    @lambda_handler
+    def handler(call: Invocation) -> dict[str, Any]:
+        raise Dropped("dropping event: no good", why="test")
+
+    event = {"detail-type": "x", "detail": {"bookingId": "b2"}}
+    assert handler(event, Context()) == {"status": "DROPPED"}
+    [line] = json_lines(capsys.readouterr().out)
+    assert line["level"] == "ERROR" and line["message"] == "dropping event: no good"
+    assert (line["why"], line["bookingId"]) == ("test", "b2")
+
+
+def test_deadline_is_now_plus_the_remaining_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: now)
+    call = Invocation({}, Context(remaining_ms=2500), events.envelope({}), log.get_logger())
+    assert call.deadline() == now + timedelta(milliseconds=2500)
 
 
 def test_log_lines_are_json_with_bound_fields(
@@ -90,12 +137,12 @@ def test_json_response_shape() -> None:
 
 
 def test_faults_per_delivery_parses_its_options() -> None:
-    assert faults.per_delivery("") is None
-    assert faults.per_delivery('{"failUntil": "2000-01-01T00:00:00Z"}') is None
-    assert faults.per_delivery('{"failDeliveries": 2}') == faults.PerDelivery(fail_first=2)
-    assert faults.per_delivery('{"pauseSeconds": 0.5, "pauseOnce": true}') == faults.PerDelivery(
-        pause_seconds=0.5, pause_once=True
-    )
+    assert faults.per_delivery_spec("") is None
+    assert faults.per_delivery_spec('{"failUntil": "2000-01-01T00:00:00Z"}') is None
+    assert faults.per_delivery_spec('{"failDeliveries": 2}') == faults.PerDelivery(fail_first=2)
+    assert faults.per_delivery_spec(
+        '{"pauseSeconds": 0.5, "pauseOnce": true}'
+    ) == faults.PerDelivery(pause_seconds=0.5, pause_once=True)
     faults.check('{"pauseSeconds": 2, "failDeliveries": 1}')  # never fails a call by itself
 
 
@@ -126,4 +173,6 @@ def test_faults_per_delivery_decisions() -> None:
 )
 def test_faults_malformed_per_delivery_raises(switch: str) -> None:
     with pytest.raises(faults.InjectedFault, match="malformed"):
-        faults.per_delivery(switch)
+        faults.per_delivery_spec(switch)
+    with pytest.raises(faults.InjectedFault, match="malformed"):
+        faults.check(switch)  # so the whole call fails, whatever the event

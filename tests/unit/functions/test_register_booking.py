@@ -9,21 +9,21 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from fn_helpers import (
+from common import aws, events, faults
+from register_booking import app
+
+from tests.unit.functions.helpers import (
     Bus,
     Context,
     booking_item,
     flight_seats,
     json_lines,
-    load_handler,
     seed_flight,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-
-app = load_handler("register_booking")
 
 DATE = "2030-01-15"
 
@@ -162,14 +162,14 @@ def test_crash_before_put_events_is_recovered_by_retry(
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 2)
     event = flight_booked(1)
-    events_client = app.aws.client("events")
+    events_client = aws.client("events")
 
     def failed_put(**_: Any) -> dict[str, Any]:
         return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
 
     with monkeypatch.context() as patch:
         patch.setattr(events_client, "put_events", failed_put)
-        with pytest.raises(app.events.PublishError):
+        with pytest.raises(events.PublishError):
             app.handler(event, context)
     assert flight_seats(ddb, "CDG", DATE) == 1
     assert bus.received() == []
@@ -184,7 +184,7 @@ def test_transaction_conflict_is_retried_not_rejected(
 ) -> None:
     """A cancellation with seats left and no booking (a conflict) must raise, not reject."""
     seed_flight(ddb, "CDG", DATE, 5)
-    client = app.aws.client("dynamodb")
+    client = aws.client("dynamodb")
 
     def conflicting(**_: Any) -> None:
         raise client.exceptions.TransactionCanceledException(
@@ -251,7 +251,7 @@ def test_fault_until_future_fails_before_writing(
     until = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     set_env(FAULT_INJECTION=json.dumps({"failUntil": until}))
     event = flight_booked(1)
-    with pytest.raises(app.faults.InjectedFault):
+    with pytest.raises(faults.InjectedFault):
         app.handler(event, context)
     assert flight_seats(ddb, "CDG", DATE) == 5
     assert booking_item(ddb, event["detail"]["bookingId"]) is None
@@ -271,7 +271,7 @@ def test_permanent_or_malformed_fault_always_fails(
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 5)
     set_env(FAULT_INJECTION=switch)
-    with pytest.raises(app.faults.InjectedFault):
+    with pytest.raises(faults.InjectedFault):
         app.handler(flight_booked(1), context)
     assert flight_seats(ddb, "CDG", DATE) == 5
 
@@ -301,7 +301,7 @@ def test_fail_deliveries_fails_the_first_ones_then_books_once(
     event = flight_booked(1)
     booking_id = event["detail"]["bookingId"]
     for delivery in (1, 2):
-        with pytest.raises(app.faults.InjectedFault, match=f"failing delivery {delivery} of"):
+        with pytest.raises(faults.InjectedFault, match=f"failing delivery {delivery} of"):
             app.handler(event, context)
         assert flight_seats(ddb, "CDG", DATE) == 5
         assert booking_item(ddb, booking_id) is None
@@ -311,7 +311,7 @@ def test_fail_deliveries_fails_the_first_ones_then_books_once(
     marker = _marker(ddb, booking_id)
     assert marker is not None and marker["deliveries"] == {"N": "4"}
     # Each event has its own count.
-    with pytest.raises(app.faults.InjectedFault, match="failing delivery 1 of"):
+    with pytest.raises(faults.InjectedFault, match="failing delivery 1 of"):
         app.handler(flight_booked(1), context)
 
 
@@ -333,7 +333,7 @@ def test_pause_sleeps_before_any_write_on_every_delivery(
         seats = flight_seats(ddb, "CDG", DATE)
         seen.append((seconds, seats, booking_item(ddb, booking_id) is None))
 
-    monkeypatch.setattr(app.time, "sleep", fake_sleep)
+    monkeypatch.setattr(faults.time, "sleep", fake_sleep)
     assert app.handler(event, context)["status"] == "CONFIRMED"
     assert app.handler(event, context)["duplicate"] is True
     assert seen == [(3.0, 5, True), (3.0, 4, False)]
@@ -354,7 +354,7 @@ def test_pause_once_pauses_only_the_first_delivery_and_names_the_process(
     first, other = flight_booked(1), flight_booked(1)
     markers: list[dict[str, Any] | None] = []
     monkeypatch.setattr(
-        app.time, "sleep", lambda _s: markers.append(_marker(ddb, first["detail"]["bookingId"]))
+        faults.time, "sleep", lambda _s: markers.append(_marker(ddb, first["detail"]["bookingId"]))
     )
 
     assert app.handler(first, context)["status"] == "CONFIRMED"
@@ -375,6 +375,6 @@ def test_malformed_per_delivery_fault_fails_before_writing(
 ) -> None:
     seed_flight(ddb, "CDG", DATE, 5)
     set_env(FAULT_INJECTION=json.dumps({"pauseSeconds": "soon"}))
-    with pytest.raises(app.faults.InjectedFault):
+    with pytest.raises(faults.InjectedFault):
         app.handler(flight_booked(1), context)
     assert flight_seats(ddb, "CDG", DATE) == 5

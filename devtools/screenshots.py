@@ -19,7 +19,7 @@ from typing import Any
 from sandbox.paths import REPO_ROOT
 from sandbox.runner import temporary_sandbox
 from skybook.app import deploy_app
-from skybook.console.server import ConsoleData, ConsoleServer
+from skybook.console import ConsoleData, ConsoleServer
 
 CHROMIUM = "/usr/bin/chromium"
 # Offline and quiet: no component updates, sync or background fetches.
@@ -41,13 +41,18 @@ def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def book_in_page(page: Any, destination: str, flight_date: str, seats: int, email: str) -> str:
-    """Fill and submit the form; the booking id the page reports."""
+def fill_form(page: Any, destination: str, flight_date: str, seats: int, email: str) -> None:
+    """Fill the booking form and submit it, as a person would (the console's tests do too)."""
     page.fill("#destination", destination)
     page.fill("#flightDate", flight_date)
     page.fill("#numberOfSeats", str(seats))
     page.fill("#bookerEmail", email)
     page.click("#book-button")
+
+
+def book_in_page(page: Any, destination: str, flight_date: str, seats: int, email: str) -> str:
+    """Fill and submit the form; the booking id the page reports."""
+    fill_form(page, destination, flight_date, seats, email)
     page.wait_for_selector("#book-result.ok[data-booking-id]")
     return str(page.get_attribute("#book-result", "data-booking-id"))
 
@@ -87,7 +92,7 @@ def take(images: Path) -> None:
     with temporary_sandbox("screenshots") as sandbox, tempfile.TemporaryDirectory() as tmp:
         print(f"==> sandbox on {sandbox.endpoint}", file=sys.stderr)
         outputs = deploy_app(sandbox.endpoint, outputs_file=Path(tmp) / "outputs.json", quiet=True)
-        server = ConsoleServer(ConsoleData(sandbox.endpoint, outputs), port=0).start()
+        server = ConsoleServer(ConsoleData(sandbox.endpoint, outputs=outputs), port=0).start()
         try:
             shoot(server.url, images)
         finally:

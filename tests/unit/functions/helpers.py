@@ -1,12 +1,13 @@
-"""Helpers shared by the handler unit tests (a unique module name: no clash with others)."""
+"""Helpers shared by the handler unit tests.
+
+The functions' code is imported as at the root of a zip (``common``, ``book_flight.app``):
+``functions/`` is on pytest's ``pythonpath`` and on mypy's ``mypy_path`` (pyproject.toml).
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -15,32 +16,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
-if str(FUNCTIONS_DIR) not in sys.path:
-    sys.path.insert(0, str(FUNCTIONS_DIR))
-
-# Re-exported for the fixtures; needs the sys.path entry above.
-from common import aws as aws  # noqa: E402
-from common import config as config  # noqa: E402
-
 TABLE = "skybook-test"
 BUS = "skybook-test-bus"
 SENDER = "bookings@skybook.example"
 REGION = "us-east-1"
-TEMPLATES_DIR = FUNCTIONS_DIR / "send_booking_receipt" / "templates"
-
-
-def load_handler(name: str) -> ModuleType:
-    """Import ``functions/<name>/app.py`` as module ``skybook_fn_<name>``."""
-    module_name = f"skybook_fn_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, FUNCTIONS_DIR / name / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+TEMPLATES_DIR = (
+    Path(__file__).resolve().parents[3] / "functions" / "send_booking_receipt" / "templates"
+)
 
 
 class Context:
@@ -48,6 +30,12 @@ class Context:
 
     aws_request_id = "req-123"
     function_name = "test-function"
+
+    def __init__(self, remaining_ms: int = 10_000) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
 
 
 class Bus:

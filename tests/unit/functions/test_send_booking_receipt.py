@@ -5,28 +5,26 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from common import clock, store
-from fn_helpers import (
+from common import aws, clock, store
+from send_booking_receipt import app
+
+from tests.unit.functions.helpers import (
     SENDER,
     TABLE,
     TEMPLATES_DIR,
     Context,
     booking_item,
     json_lines,
-    load_handler,
     sent_emails,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ses import SESClient
-
-
-app = load_handler("send_booking_receipt")
 
 
 def put_booking(ddb: DynamoDBClient, status: str = "CONFIRMED", **changes: Any) -> store.Booking:
@@ -91,35 +89,73 @@ def test_second_delivery_is_skipped(
     assert "already notified" in messages
 
 
-def test_fresh_claim_by_another_sender_is_respected(
-    ddb: DynamoDBClient, ses: SESClient, context: Context
-) -> None:
-    booking = put_booking(ddb)
+def claim_held_by_another(ddb: DynamoDBClient, booking: store.Booking, until: datetime) -> None:
     ddb.update_item(
         TableName=TABLE,
         Key=store.booking_key(booking.bookingId),
-        UpdateExpression="SET notification = :s, notificationClaimedAt = :t",
+        UpdateExpression="SET notification = :s, notificationClaimedAt = :t, "
+        "notificationLeaseUntil = :u",
         ExpressionAttributeValues={
             ":s": {"S": "SENDING"},
-            ":t": {"S": clock.iso(clock.now() - timedelta(seconds=5))},
+            ":t": {"S": clock.iso(until - timedelta(seconds=10))},
+            ":u": {"S": clock.iso(until)},
         },
     )
-    assert app.handler(outcome_event(booking), context) == {"status": "ALREADY_NOTIFIED"}
+
+
+def test_claim_of_a_running_sender_is_respected_and_retried_later(
+    ddb: DynamoDBClient, ses: SESClient, context: Context
+) -> None:
+    """Raising, not returning: if the holder crashed, Lambda's retry takes over after its
+    lease; a "done" answer here would lose the email for good."""
+    booking = put_booking(ddb)
+    claim_held_by_another(ddb, booking, until=clock.now() + timedelta(seconds=1))
+    with pytest.raises(app.ClaimHeld, match="being sent by another delivery"):
+        app.handler(outcome_event(booking), context)
     assert sent_emails() == []
 
 
-def test_expired_claim_is_taken_over(ddb: DynamoDBClient, ses: SESClient, context: Context) -> None:
+def test_claim_past_its_holders_deadline_is_taken_over(
+    ddb: DynamoDBClient, ses: SESClient, context: Context
+) -> None:
     booking = put_booking(ddb)
-    ddb.update_item(
-        TableName=TABLE,
-        Key=store.booking_key(booking.bookingId),
-        UpdateExpression="SET notification = :s, notificationClaimedAt = :t",
-        ExpressionAttributeValues={
-            ":s": {"S": "SENDING"},
-            ":t": {"S": clock.iso(clock.now() - timedelta(seconds=31))},
-        },
-    )
+    claim_held_by_another(ddb, booking, until=clock.now() - timedelta(milliseconds=5))
     assert app.handler(outcome_event(booking), context)["status"] == "SENT"
+    assert len(sent_emails()) == 1
+
+
+class Killed(BaseException):
+    """The process dies mid-send: no ``except Exception`` runs, the claim stays behind."""
+
+
+@pytest.mark.parametrize("remaining_ms", [2_000, 7_500])
+def test_lease_lasts_until_the_invocation_deadline(
+    ddb: DynamoDBClient, ses: SESClient, monkeypatch: pytest.MonkeyPatch, remaining_ms: int
+) -> None:
+    booking = put_booking(ddb)
+    start = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: start)
+
+    def killed(**_: Any) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(aws.client("ses"), "send_templated_email", killed)
+        with pytest.raises(Killed):
+            app.handler(outcome_event(booking), Context(remaining_ms=remaining_ms))
+    item = booking_item(ddb, booking.bookingId)
+    assert item is not None and item["notification"] == {"S": "SENDING"}
+    deadline = start + timedelta(milliseconds=remaining_ms)
+    assert item["notificationClaimedAt"] == {"S": clock.iso(start)}
+    assert item["notificationLeaseUntil"] == {"S": clock.iso(deadline)}
+
+    # The retry: the claim holds while the crashed invocation could still run, not after.
+    monkeypatch.setattr(clock, "now", lambda: deadline)
+    retry = Context(remaining_ms=10_000)
+    with pytest.raises(app.ClaimHeld):
+        app.handler(outcome_event(booking), retry)
+    monkeypatch.setattr(clock, "now", lambda: deadline + timedelta(milliseconds=1))
+    assert app.handler(outcome_event(booking), retry)["status"] == "SENT"
     assert len(sent_emails()) == 1
 
 
@@ -127,7 +163,7 @@ def test_ses_failure_releases_claim_and_raises(
     ddb: DynamoDBClient, ses: SESClient, context: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     booking = put_booking(ddb)
-    ses_client = app.aws.client("ses")
+    ses_client = aws.client("ses")
 
     def broken(**_: Any) -> None:
         raise ses_client.exceptions.MessageRejected(
@@ -140,7 +176,7 @@ def test_ses_failure_releases_claim_and_raises(
             app.handler(outcome_event(booking), context)
     item = booking_item(ddb, booking.bookingId)
     assert item is not None
-    assert "notification" not in item and "notificationClaimedAt" not in item
+    assert not {"notification", "notificationClaimedAt", "notificationLeaseUntil"} & item.keys()
 
     assert app.handler(outcome_event(booking), context)["status"] == "SENT"  # the retry
     assert len(sent_emails()) == 1

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from fn_helpers import TABLE, Context, flight_seats, json_lines, load_handler
+from common import clock, config
+from sync_flights import app
+
+from tests.unit.functions.helpers import TABLE, Context, flight_seats, json_lines
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-
-app = load_handler("sync_flights")
 
 DESTINATIONS = ["CDG", "LHR", "FRA", "IST", "AMS", "FCO", "LAX"]
 NOW = datetime(2030, 1, 15, 23, 59, tzinfo=UTC)
@@ -21,7 +22,7 @@ NOW = datetime(2030, 1, 15, 23, 59, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app.clock, "now", lambda: NOW)
+    monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
 def all_items(ddb: DynamoDBClient) -> list[dict[str, Any]]:
@@ -74,7 +75,7 @@ def test_uses_the_utc_date(
     from datetime import timezone
 
     late_in_utc = datetime(2030, 1, 15, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
-    monkeypatch.setattr(app.clock, "now", lambda: late_in_utc.astimezone(UTC))
+    monkeypatch.setattr(clock, "now", lambda: late_in_utc.astimezone(UTC))
     app.handler({}, context)
     assert flight_seats(ddb, "CDG", "2030-01-16") == 2
 
@@ -87,5 +88,5 @@ def test_bad_env_fails_loudly(
     ddb: DynamoDBClient, context: Context, set_env: Callable[..., None], name: str, value: str
 ) -> None:
     set_env(**{name: value})
-    with pytest.raises(app.config.ConfigError, match=name):
+    with pytest.raises(config.ConfigError, match=name):
         app.handler({}, context)

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from fn_helpers import Bus, Context, json_lines, load_handler, seed_flight
+from book_flight import app
+from common import aws
+
+from tests.unit.functions.helpers import Bus, Context, json_lines, seed_flight
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-
-app = load_handler("book_flight")
 
 DATE = "2030-01-15"
 VALID: dict[str, Any] = {
@@ -262,7 +263,7 @@ def test_failed_put_events_entry_is_503(
     def failing_put_events(**_: Any) -> dict:
         return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
 
-    monkeypatch.setattr(app.aws.client("events"), "put_events", failing_put_events)
+    monkeypatch.setattr(aws.client("events"), "put_events", failing_put_events)
     status, body = call(api_event(VALID), context)
     assert status == 503
     assert "retry" in body["message"]
