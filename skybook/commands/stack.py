@@ -67,6 +67,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     target, settings = target_and_settings(args)
+    bootstrap_cli.announce(target, to_stdout=not args.json)  # account and region first
     the_plan: Plan = destroy_plan(settings, target) if args.destroy else plan(settings, target)
     if args.json:
         print_json({"changes": bootstrap_cli.steps_json(the_plan.steps)})
@@ -79,6 +80,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_destroy(args: argparse.Namespace) -> int:
     target, settings = target_and_settings(args)
+    bootstrap_cli.announce(target, to_stdout=False)
     if not target.is_local and not args.yes and not bootstrap_cli.confirm_destroy(settings, target):
         print("destroy cancelled")
         return 1
