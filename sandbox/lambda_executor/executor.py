@@ -40,8 +40,8 @@ from sandbox.lambda_executor.environment import (
 from sandbox.lambda_executor.interpreters import InterpreterError, interpreter_for
 from sandbox.lambda_executor.isolation import (
     EnvironmentFolder,
+    below_tmp,
     copy_tree,
-    covers_tmp,
     make_read_only,
     namespaces_available,
 )
@@ -295,9 +295,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         task_root = self._task_root(state.watch.get(self.function_name), isolated)
         layout = Layout(interpreter, cfg.runtime, task_root, layer_roots)
         needed = [task_root, *layer_roots, site_dir or "", str(RUNTIME_DIR), interpreter]
-        private_tmp = isolated and not covers_tmp([*needed, debug_site])
         env = function_env(layout, self._localstack_env, cfg.environment or {})
-        if not private_tmp:
+        if not isolated:
             env["TMPDIR"] = str(self._folder.tmp)
         self._debugging = bool(debug) and REGISTRY.claim_debugger(self)
         REGISTRY.make_room(self, self._reserved_concurrency())
@@ -310,10 +309,13 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             logs = f"{e.log}\n" + self._init_report(0.0, error)
             self._record(logs)
             return _Init(0.0, logs, error)
-        isolation = {
-            "readonly": [task_root, *layer_roots],
-            "tmp_mb": cfg.ephemeral_storage.size if private_tmp else None,
-        }
+        keep = below_tmp([*needed, debug_site if debug and self._debugging else ""])
+        readonly = [
+            r
+            for r in (task_root, *layer_roots)
+            if not any(Path(r).resolve().is_relative_to(k) for k in keep)
+        ]
+        isolation = {"readonly": readonly, "keep": keep, "tmp_mb": cfg.ephemeral_storage.size}
         init_message = {
             "type": "init",
             "handler": cfg.handler,

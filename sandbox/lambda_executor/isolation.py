@@ -81,9 +81,17 @@ def _probe(interpreter: str) -> tuple[bool, str]:
     return bool(result["isolated"]), str(result.get("reason") or "")
 
 
-def covers_tmp(paths: Iterable[str]) -> bool:
-    """Whether a tmpfs on /tmp would hide one of ``paths`` (say, a repo cloned into /tmp)."""
-    return any(Path(p).resolve().is_relative_to("/tmp") for p in paths if p)
+def below_tmp(paths: Iterable[str]) -> list[str]:
+    """The outermost folders of ``paths`` that a tmpfs on /tmp would hide (a kit cloned into
+    /tmp, say): the runtime mounts them back, read-only, inside the function's own /tmp."""
+    found = sorted(
+        {
+            str(path if path.is_dir() else path.parent)
+            for path in (Path(p).resolve() for p in paths if p)
+            if path.is_relative_to("/tmp")
+        }
+    )
+    return [p for p in found if not any(Path(p).is_relative_to(q) and p != q for q in found)]
 
 
 class EnvironmentFolder:

@@ -211,7 +211,13 @@ def isolate(spec):
     """Enter a private mount namespace: ``readonly`` paths bind-mounted read-only on
     themselves, a ``tmp_mb`` tmpfs on /tmp (if given). Non-root users get a user namespace for it
     (their uid maps to itself). Returns None, or why it could not be done: then nothing
-    changed, and the executor's fallback (a chmod'ed copy, TMPDIR) is all there is."""
+    changed, and the executor's fallback (a chmod'ed copy, TMPDIR) is all there is.
+
+    ``keep``: folders below /tmp the function still needs once the tmpfs covers /tmp (its
+    code, boto3, this runtime, when the kit itself lives below /tmp, as a clone in /tmp
+    does). Each is held open before the tmpfs goes on, then bind-mounted back at its own path
+    inside it, read-only: the function sees them where they were, and nothing else of the
+    host's /tmp."""
     try:
         libc = _libc()
         uid, gid = os.getuid(), os.getgid()
@@ -229,13 +235,19 @@ def isolate(spec):
                 with open(f"/proc/self/{name}", "w") as f:
                     f.write(text)
         _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing leaks to the host
-        for path in spec["readonly"]:
+        keep = spec.get("keep") or []
+        if spec.get("tmp_mb"):
+            held = [os.open(path, os.O_PATH) for path in keep]
+            options = f"size={int(spec['tmp_mb'])}m,mode=1777"
+            _mount(libc, "tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, options)
+            for path, fd in zip(keep, held, strict=True):
+                os.makedirs(path, exist_ok=True)
+                _mount(libc, f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
+                os.close(fd)
+        for path in [*spec["readonly"], *keep]:
             _mount(libc, path, path, None, _MS_BIND | _MS_REC)
             locked = _locked_flags(path)
             _mount(libc, None, path, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | locked)
-        if spec.get("tmp_mb"):
-            options = f"size={int(spec['tmp_mb'])}m,mode=1777"
-            _mount(libc, "tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, options)
         if not spec.get("probe"):
             _drop_sys_admin(libc)
     except Exception as e:
