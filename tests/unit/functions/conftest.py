@@ -8,10 +8,17 @@ from typing import Any
 
 import boto3
 import pytest
-from common import aws, config
-from moto import mock_aws
+from common import config
 
-from tests.unit.functions.helpers import BUS, REGION, SENDER, TABLE, TEMPLATES_DIR, Bus, Context
+from tests.unit.functions.helpers import (
+    REGION,
+    SENDER,
+    TEMPLATES_DIR,
+    Bus,
+    Context,
+    create_table,
+    handler_env,
+)
 
 
 @pytest.fixture
@@ -21,21 +28,9 @@ def context() -> Context:
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake credentials, the handlers' env vars, a moto mock, and fresh cached clients."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "FAULT_INJECTION", "AWS_LAMBDA_FUNCTION_NAME"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("TABLE_NAME", TABLE)
-    monkeypatch.setenv("EVENT_BUS_NAME", BUS)
-    monkeypatch.setenv("SENDER_EMAIL", SENDER)
-    aws.client.cache_clear()
-    config.get.cache_clear()
-    with mock_aws():
+    """The handlers' environment on moto (:func:`handler_env`)."""
+    with handler_env(monkeypatch):
         yield
-    aws.client.cache_clear()
-    config.get.cache_clear()
 
 
 @pytest.fixture
@@ -52,20 +47,7 @@ def set_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
 @pytest.fixture
 def ddb(aws_env: None) -> Any:
-    client = boto3.client("dynamodb", region_name=REGION)
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return client
+    return create_table()
 
 
 @pytest.fixture

@@ -7,10 +7,15 @@ The functions' code is imported as at the root of a zip (``common``, ``book_flig
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import pytest
+from common import aws, config
+from moto import mock_aws
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -23,6 +28,43 @@ REGION = "us-east-1"
 TEMPLATES_DIR = (
     Path(__file__).resolve().parents[3] / "functions" / "send_booking_receipt" / "templates"
 )
+
+
+@contextmanager
+def handler_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials, the handlers' env vars, a moto mock, and fresh cached clients."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "FAULT_INJECTION", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv("EVENT_BUS_NAME", BUS)
+    monkeypatch.setenv("SENDER_EMAIL", SENDER)
+    aws.client.cache_clear()
+    config.get.cache_clear()
+    with mock_aws():
+        yield
+    aws.client.cache_clear()
+    config.get.cache_clear()
+
+
+def create_table() -> DynamoDBClient:
+    """The app's table (PK/SK strings, on demand), in moto: a client of it."""
+    client: DynamoDBClient = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
 
 
 class Context:
