@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,10 +9,11 @@ import boto3
 import pytest
 from common import config
 
+from bootstrap.stack import load_templates
 from tests.unit.functions.helpers import (
+    FUNCTIONS_DIR,
     REGION,
     SENDER,
-    TEMPLATES_DIR,
     Bus,
     Context,
     create_table,
@@ -57,16 +57,17 @@ def bus(aws_env: None) -> Bus:
 
 @pytest.fixture
 def ses(aws_env: None) -> Any:
-    """SES with the sender verified and the templates created from the manifest."""
+    """SES with the sender verified and the templates created from the manifest, as
+    bootstrap reads it."""
     client = boto3.client("ses", region_name=REGION)
     client.verify_email_identity(EmailAddress=SENDER)
-    for entry in json.loads((TEMPLATES_DIR / "templates.json").read_text()):
+    for template in load_templates(FUNCTIONS_DIR):
         client.create_template(
             Template={
-                "TemplateName": entry["name"],
-                "SubjectPart": entry["subject"],
-                "HtmlPart": (TEMPLATES_DIR / entry["html"]).read_text(),
-                "TextPart": (TEMPLATES_DIR / entry["text"]).read_text(),
+                "TemplateName": template.name,
+                "SubjectPart": template.subject,
+                "HtmlPart": template.html,
+                "TextPart": template.text,
             }
         )
     return client

@@ -25,9 +25,8 @@ TABLE = "skybook-test"
 BUS = "skybook-test-bus"
 SENDER = "bookings@skybook.example"
 REGION = "us-east-1"
-TEMPLATES_DIR = (
-    Path(__file__).resolve().parents[3] / "functions" / "send_booking_receipt" / "templates"
-)
+FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
+TEMPLATES_DIR = FUNCTIONS_DIR / "send_booking_receipt" / "templates"
 
 
 @contextmanager
