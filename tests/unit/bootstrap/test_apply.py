@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,24 @@ def client(service: str) -> Any:
 def aws_error(code: str, operation: str, message: str = "") -> ClientError:
     """An error answer of AWS, as botocore raises it."""
     return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+def refuse_first(
+    client: Any, method: str, times: int, error: Callable[[], ClientError]
+) -> list[dict[str, Any]]:
+    """``client.<method>`` raises ``error()`` on its first ``times`` calls, then works as
+    before; returns the list the calls' arguments are appended to, refused ones too."""
+    real = getattr(client, method)
+    calls: list[dict[str, Any]] = []
+
+    def flaky(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        if len(calls) <= times:
+            raise error()
+        return real(**kwargs)
+
+    setattr(client, method, flaky)
+    return calls
 
 
 def role_not_yet_assumable() -> ClientError:
@@ -387,17 +406,7 @@ def test_create_function_waits_for_a_new_role_to_propagate(
     settings: Settings, target: Target, fake_time: FakeTime
 ) -> None:
     """On AWS a fresh role is briefly unusable; CreateFunction is retried with backoff."""
-    lam = target.client("lambda")
-    real_create = lam.create_function
-    attempts: list[int] = []
-
-    def flaky_create(**kwargs: Any) -> Any:
-        attempts.append(1)
-        if len(attempts) <= 2:
-            raise role_not_yet_assumable()
-        return real_create(**kwargs)
-
-    lam.create_function = flaky_create
+    attempts = refuse_first(target.client("lambda"), "create_function", 2, role_not_yet_assumable)
     deploy(settings, target, **fake_time.options, **QUIET)
     assert len(attempts) == 2 + len(FUNCTIONS)
     assert fake_time.sleeps[:2] == [1.0, 2.0]
@@ -453,17 +462,7 @@ def test_a_log_group_lambda_made_first_is_adopted(settings: Settings, target: Ta
 def test_a_recently_deleted_queue_name_is_retried(
     settings: Settings, target: Target, fake_time: FakeTime
 ) -> None:
-    sqs = target.client("sqs")
-    real_create = sqs.create_queue
-    attempts: list[int] = []
-
-    def refuse_once(**kwargs: Any) -> Any:
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise queue_deleted_recently()
-        return real_create(**kwargs)
-
-    sqs.create_queue = refuse_once
+    attempts = refuse_first(target.client("sqs"), "create_queue", 1, queue_deleted_recently)
     deploy(settings, target, **fake_time.options, **QUIET)
     assert len(attempts) == 3  # refused once, then the two queues
     assert fake_time.sleeps[:1] == [5.0]
@@ -555,24 +554,16 @@ def test_invoke_config_waits_for_the_role_to_allow_sending(
     settings: Settings, target: Target, fake_time: FakeTime
 ) -> None:
     """On AWS the put is refused until the role's new sqs:SendMessage statement counts."""
+    refused = aws_error(
+        "InvalidParameterValueException",
+        "PutFunctionEventInvokeConfig",
+        "The function's execution role does not have permissions to call SendMessage on "
+        "arn:aws:sqs:us-east-1:123456789012:x",
+    )
     lam = target.client("lambda")
-    real_put = lam.put_function_event_invoke_config
-    attempts: list[str] = []
-
-    def flaky_put(**kwargs: Any) -> Any:
-        attempts.append(kwargs["FunctionName"])
-        if len(attempts) == 1:
-            raise aws_error(
-                "InvalidParameterValueException",
-                "PutFunctionEventInvokeConfig",
-                "The function's execution role does not have permissions to call SendMessage on "
-                "arn:aws:sqs:us-east-1:123456789012:x",
-            )
-        return real_put(**kwargs)
-
-    lam.put_function_event_invoke_config = flaky_put
+    calls = refuse_first(lam, "put_function_event_invoke_config", 1, lambda: refused)
     deploy(settings, target, **fake_time.options, **QUIET)
-    assert attempts == [
+    assert [call["FunctionName"] for call in calls] == [
         "skybook-registerBooking",
         "skybook-registerBooking",
         "skybook-sendBookingReceipt",

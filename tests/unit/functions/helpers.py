@@ -127,22 +127,21 @@ def seed_flight(ddb: DynamoDBClient, destination: str, flight_date: str, seats: 
     )
 
 
-def flight_seats(ddb: DynamoDBClient, destination: str, flight_date: str) -> int | None:
+def stored(ddb: DynamoDBClient, pk: str, sk: str) -> dict[str, Any] | None:
+    """The item of that key as the table holds it now (a consistent read); None: none."""
     item = ddb.get_item(
-        TableName=TABLE,
-        Key={"PK": {"S": f"DESTINATION#{destination}"}, "SK": {"S": flight_date}},
-        ConsistentRead=True,
+        TableName=TABLE, Key={"PK": {"S": pk}, "SK": {"S": sk}}, ConsistentRead=True
     ).get("Item")
+    return dict(item) if item else None
+
+
+def flight_seats(ddb: DynamoDBClient, destination: str, flight_date: str) -> int | None:
+    item = stored(ddb, f"DESTINATION#{destination}", flight_date)
     return int(item["availableSeats"]["N"]) if item else None
 
 
 def booking_item(ddb: DynamoDBClient, booking_id: str) -> dict[str, Any] | None:
-    item = ddb.get_item(
-        TableName=TABLE,
-        Key={"PK": {"S": f"BOOKING#{booking_id}"}, "SK": {"S": "BOOKING"}},
-        ConsistentRead=True,
-    ).get("Item")
-    return item or None
+    return stored(ddb, f"BOOKING#{booking_id}", "BOOKING")
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

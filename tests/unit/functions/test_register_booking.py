@@ -13,13 +13,13 @@ from common import aws, events, faults
 from register_booking import app
 
 from tests.unit.functions.helpers import (
-    TABLE,
     Bus,
     Context,
     booking_item,
     flight_seats,
     json_lines,
     seed_flight,
+    stored,
 )
 
 if TYPE_CHECKING:
@@ -292,12 +292,7 @@ def test_no_fault_switch_when_fail_is_false(context: Context, fault: Callable[[A
 
 
 def _marker(ddb: DynamoDBClient, booking_id: str) -> dict[str, Any] | None:
-    item = ddb.get_item(
-        TableName=TABLE,
-        Key={"PK": {"S": f"FAULT#{booking_id}"}, "SK": {"S": "DELIVERIES"}},
-        ConsistentRead=True,
-    ).get("Item")
-    return item if item else None
+    return stored(ddb, f"FAULT#{booking_id}", "DELIVERIES")
 
 
 def test_fail_deliveries_fails_the_first_ones_then_books_once(
