@@ -23,15 +23,21 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Create(Step):
+class DesiredStep(Step):
+    """A step about a resource of the desired stack (a :class:`Delete` is about one that
+    exists and is no longer wanted)."""
+
     resource: Resource | None = None
+
+
+@dataclass(frozen=True)
+class Create(DesiredStep):
     symbol = "+"
     verb = "create"
 
 
 @dataclass(frozen=True)
-class Update(Step):
-    resource: Resource | None = None
+class Update(DesiredStep):
     changes: tuple[str, ...] = ()
     current: Observed | None = field(default=None, compare=False, repr=False)
     symbol = "~"
@@ -42,8 +48,7 @@ class Update(Step):
 
 
 @dataclass(frozen=True)
-class NoChange(Step):
-    resource: Resource | None = None
+class NoChange(DesiredStep):
     symbol = "="
     verb = "keep"
 

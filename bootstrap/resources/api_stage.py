@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from bootstrap.aws import missing
 from bootstrap.models import Observed, Resource, Throttle, resolve
 from bootstrap.resources import rest_api
-from bootstrap.resources.base import Context, Kind, Permission, Scope
+from bootstrap.resources.base import Context, Kind, Permission, Scope, changed
 from bootstrap.resources.rest_api import ApiRoute
 
 ALL_METHODS = "*/*"  # the stage-wide method settings
@@ -119,12 +119,10 @@ class ApiStageKind(Kind[ApiStage, ApiStageState]):
         )
 
     def diff(self, r: ApiStage, state: ApiStageState, known: Mapping[str, str]) -> list[str]:
-        found = []
-        if state.fingerprint != fingerprint(r, known):
-            found.append("deployment")
-        if state.throttle != r.throttle:
-            found.append("throttle")
-        return found
+        return changed(
+            deployment=state.fingerprint != fingerprint(r, known),
+            throttle=state.throttle != r.throttle,
+        )
 
     def create(self, ctx: Context, r: ApiStage) -> dict[str, str]:
         gateway = ctx.client("apigateway")

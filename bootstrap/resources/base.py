@@ -199,6 +199,17 @@ class Permission:
     why: str = ""
 
 
+def list_call(*actions: str) -> Permission:
+    """``actions`` that list a service's resources: IAM cannot scope them to one."""
+    return Permission(("*",), reads=actions, why="a list call: IAM has no resource to scope it to")
+
+
+def changed(**differs: bool) -> list[str]:
+    """The words whose check is true, in order: what a :meth:`Kind.diff` of several checks
+    answers (``changed(code=..., config=...)``)."""
+    return [word for word, differ in differs.items() if differ]
+
+
 class Kind(Generic[M, S]):
     """Everything about one kind of resource: its model ``M``, what exists of one (``S``),
     and the operations the generic planner, executor and sweeper call.

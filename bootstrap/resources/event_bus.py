@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from bootstrap.aws import missing, tags_as_map
 from bootstrap.models import Observed, Resource
-from bootstrap.resources.base import Context, Kind, Permission, Scope
+from bootstrap.resources.base import Context, Kind, Permission, Scope, list_call
 from bootstrap.steps import Delete
 
 
@@ -93,11 +93,7 @@ class EventBusKind(Kind[EventBus, EventBusState]):
                     "events:UntagResource",
                 ),
             ),
-            Permission(
-                ("*",),
-                reads=("events:ListEventBuses",),
-                why="a list call: IAM has no resource to scope it to",
-            ),
+            list_call("events:ListEventBuses"),
         ]
 
 

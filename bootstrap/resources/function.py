@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from bootstrap.aws import missing, paginate
 from bootstrap.errors import DeployError
 from bootstrap.models import Observed, Resource, Sub, resolve
-from bootstrap.resources.base import Context, Kind, Permission, Scope
+from bootstrap.resources.base import Context, Kind, Permission, Scope, changed, list_call
 from bootstrap.steps import Delete
 
 
@@ -112,12 +112,9 @@ class FunctionKind(Kind[Function, FunctionState]):
         return read_function(ctx, r.name)
 
     def diff(self, r: Function, state: FunctionState, known: Mapping[str, str]) -> list[str]:
-        found = []
-        if state.sha256 != r.code.sha256:
-            found.append("code")
-        if state.config != desired_config(r, known):
-            found.append("config")
-        return found
+        return changed(
+            code=state.sha256 != r.code.sha256, config=state.config != desired_config(r, known)
+        )
 
     def create(self, ctx: Context, r: Function) -> dict[str, str]:
         config: FunctionConfig = ctx.value(desired_config(r, ctx.known))
@@ -201,11 +198,7 @@ class FunctionKind(Kind[Function, FunctionState]):
                     "lambda:UntagResource",
                 ),
             ),
-            Permission(
-                ("*",),
-                reads=("lambda:ListFunctions",),
-                why="a list call: IAM has no resource to scope it to",
-            ),
+            list_call("lambda:ListFunctions"),
         ]
 
 

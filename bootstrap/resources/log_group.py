@@ -10,7 +10,7 @@ import botocore.exceptions
 
 from bootstrap.aws import error_code, missing, paginate
 from bootstrap.models import Observed, Resource
-from bootstrap.resources.base import Context, Kind, Permission, Scope
+from bootstrap.resources.base import Context, Kind, Permission, Scope, list_call
 from bootstrap.steps import Delete
 
 
@@ -133,11 +133,7 @@ class LogGroupKind(Kind[LogGroup, LogGroupState]):
                     "logs:UntagResource",
                 ),
             ),
-            Permission(
-                ("*",),
-                reads=("logs:DescribeLogGroups",),
-                why="a list call: IAM has no resource to scope it to",
-            ),
+            list_call("logs:DescribeLogGroups"),
         ]
 
 

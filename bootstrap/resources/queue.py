@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from bootstrap.aws import error_code, missing, normalize_policy
 from bootstrap.models import Observed, Resource, Statement, policy_document, resolve
-from bootstrap.resources.base import Context, Kind, Permission, Scope
+from bootstrap.resources.base import Context, Kind, Permission, Scope, changed, list_call
 from bootstrap.retry import retry
 from bootstrap.steps import Delete
 
@@ -62,13 +62,11 @@ class QueueKind(Kind[Queue, QueueState]):
         )
 
     def diff(self, r: Queue, state: QueueState, known: Mapping[str, str]) -> list[str]:
-        found = []
         wanted = resolve(policy_document(r.policy), known, strict=False) if r.policy else None
-        if normalize_policy(state.policy) != normalize_policy(wanted):
-            found.append("policy")
-        if state.retention != r.message_retention_seconds:
-            found.append("retention")
-        return found
+        return changed(
+            policy=normalize_policy(state.policy) != normalize_policy(wanted),
+            retention=state.retention != r.message_retention_seconds,
+        )
 
     def create(self, ctx: Context, r: Queue) -> dict[str, str]:
         sqs = ctx.client("sqs")
@@ -139,11 +137,7 @@ class QueueKind(Kind[Queue, QueueState]):
                     "sqs:UntagQueue",
                 ),
             ),
-            Permission(
-                ("*",),
-                reads=("sqs:ListQueues",),
-                why="a list call: IAM has no resource to scope it to",
-            ),
+            list_call("sqs:ListQueues"),
         ]
 
 

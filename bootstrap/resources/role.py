@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from bootstrap.aws import missing, normalize_policy, paginate, tags_as_map
 from bootstrap.models import Observed, Resource, Statement, policy_document, resolve
-from bootstrap.resources.base import Context, Kind, Permission, Scope
+from bootstrap.resources.base import Context, Kind, Permission, Scope, changed, list_call
 from bootstrap.steps import Delete
 
 
@@ -77,14 +77,11 @@ class RoleKind(Kind[Role, RoleState]):
         return read_role(ctx, r.name)
 
     def diff(self, r: Role, state: RoleState, known: Mapping[str, str]) -> list[str]:
-        found = []
-        if normalize_policy(state.trust) != normalize_policy(r.trust_document()):
-            found.append("trust")
-        if normalize_policy(state.policy) != normalize_policy(
-            resolve(r.policy(), known, strict=False)
-        ):
-            found.append("policy")
-        return found
+        wanted = resolve(r.policy(), known, strict=False)
+        return changed(
+            trust=normalize_policy(state.trust) != normalize_policy(r.trust_document()),
+            policy=normalize_policy(state.policy) != normalize_policy(wanted),
+        )
 
     def create(self, ctx: Context, r: Role) -> dict[str, str]:
         iam = ctx.client("iam")
@@ -170,11 +167,7 @@ class RoleKind(Kind[Role, RoleState]):
                 writes=("iam:PassRole",),
                 condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
             ),
-            Permission(
-                ("*",),
-                reads=("iam:ListRoles",),
-                why="a list call: IAM has no resource to scope it to",
-            ),
+            list_call("iam:ListRoles"),
         ]
 
 

@@ -11,7 +11,7 @@ from bootstrap.aws import missing, paginate
 from bootstrap.errors import DeployError
 from bootstrap.models import Observed, Resource, Sub, resolve
 from bootstrap.resources import event_bus
-from bootstrap.resources.base import Context, Kind, Permission, Scope
+from bootstrap.resources.base import Context, Kind, Permission, Scope, changed, list_call
 from bootstrap.steps import Delete
 
 
@@ -155,12 +155,10 @@ class RuleKind(Kind[Rule, RuleState]):
         )
 
     def diff(self, r: Rule, state: RuleState, known: Mapping[str, str]) -> list[str]:
-        found = []
-        if state.settings != desired_settings(r, known):
-            found.append("rule")
-        if state.targets != desired_targets(r, known):
-            found.append("targets")
-        return found
+        return changed(
+            rule=state.settings != desired_settings(r, known),
+            targets=state.targets != desired_targets(r, known),
+        )
 
     def create(self, ctx: Context, r: Rule) -> dict[str, str]:
         arn = self._put_rule(ctx, r)
@@ -247,11 +245,7 @@ class RuleKind(Kind[Rule, RuleState]):
                     "events:UntagResource",
                 ),
             ),
-            Permission(
-                ("*",),
-                reads=("events:ListRules",),
-                why="a list call: IAM has no resource to scope it to",
-            ),
+            list_call("events:ListRules"),
         ]
 
 

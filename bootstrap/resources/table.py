@@ -9,7 +9,7 @@ from typing import ClassVar
 from bootstrap.aws import missing, paginate, tags_as_map
 from bootstrap.errors import DeployError
 from bootstrap.models import Observed, Resource
-from bootstrap.resources.base import Context, Kind, Permission, Scope
+from bootstrap.resources.base import Context, Kind, Permission, Scope, list_call
 from bootstrap.steps import Delete
 
 
@@ -129,11 +129,7 @@ class TableKind(Kind[Table, TableState]):
                     "dynamodb:UntagResource",
                 ),
             ),
-            Permission(
-                ("*",),
-                reads=("dynamodb:ListTables",),
-                why="a list call: IAM has no resource to scope it to",
-            ),
+            list_call("dynamodb:ListTables"),
         ]
 
 

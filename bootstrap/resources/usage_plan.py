@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from bootstrap.aws import missing, paginate
 from bootstrap.models import Observed, Resource, Sub, Throttle, resolve
 from bootstrap.resources import rest_api
-from bootstrap.resources.base import Context, Kind, Permission, Scope
+from bootstrap.resources.base import Context, Kind, Permission, Scope, changed
 from bootstrap.steps import Delete
 
 
@@ -89,15 +89,12 @@ class UsagePlanKind(Kind[UsagePlan, UsagePlanState]):
         )
 
     def diff(self, r: UsagePlan, state: UsagePlanState, known: Mapping[str, str]) -> list[str]:
-        found = []
         api_id = known.get(f"{r.api}.id", f"${{{r.api}.id}}")
-        if state.stages != {f"{api_id}:{r.stage}"}:
-            found.append("stage")
-        if state.limits != Limits(r.throttle, r.quota_per_day):
-            found.append("limits")
-        if state.keys != {resolve(r.key, known, strict=False)}:
-            found.append("key")
-        return found
+        return changed(
+            stage=state.stages != {f"{api_id}:{r.stage}"},
+            limits=state.limits != Limits(r.throttle, r.quota_per_day),
+            key=state.keys != {resolve(r.key, known, strict=False)},
+        )
 
     def create(self, ctx: Context, r: UsagePlan) -> dict[str, str]:
         gateway = ctx.client("apigateway")

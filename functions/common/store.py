@@ -14,8 +14,11 @@ One table, string keys ``PK``/``SK``:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+from common.validation import FlightBooked
 
 CONFIRMED = "CONFIRMED"
 REJECTED = "REJECTED"
@@ -61,13 +64,9 @@ def available_seats(item: Item | None) -> int | None:
 
 
 @dataclass(frozen=True)
-class Booking:
-    bookingId: str
-    destination: str
-    flightDate: str
-    numberOfSeats: int
-    bookerEmail: str
-    requestedAt: str
+class Booking(FlightBooked):
+    """What was asked (the ``flightBooked`` event's fields) and what came of it."""
+
     status: str
     createdAt: str
     reason: str | None = None
@@ -108,19 +107,11 @@ class Booking:
         )
 
     def to_detail(self) -> dict[str, Any]:
-        """The detail of a bookingConfirmed/bookingRejected event (``reason`` only if set)."""
-        detail: dict[str, Any] = {
-            "bookingId": self.bookingId,
-            "destination": self.destination,
-            "flightDate": self.flightDate,
-            "numberOfSeats": self.numberOfSeats,
-            "bookerEmail": self.bookerEmail,
-            "requestedAt": self.requestedAt,
-            "status": self.status,
-            "createdAt": self.createdAt,
-        }
-        if self.reason is not None:
-            detail["reason"] = self.reason
+        """The detail of a bookingConfirmed/bookingRejected event: every field, ``reason``
+        only if set."""
+        detail = dataclasses.asdict(self)
+        if self.reason is None:
+            del detail["reason"]
         return detail
 
 

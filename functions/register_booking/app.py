@@ -20,6 +20,7 @@ The fault switch (``FAULT_INJECTION``, tests only) wraps the handler and :func:`
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from common import aws, clock, events, faults, store
@@ -78,12 +79,7 @@ def _book(call: Invocation, request: FlightBooked) -> dict[str, Any]:
 
 def _booking(request: FlightBooked, status: str, reason: str | None = None) -> store.Booking:
     return store.Booking(
-        bookingId=request.bookingId,
-        destination=request.destination,
-        flightDate=request.flightDate,
-        numberOfSeats=request.numberOfSeats,
-        bookerEmail=request.bookerEmail,
-        requestedAt=request.requestedAt,
+        **dataclasses.asdict(request),
         status=status,
         createdAt=clock.iso(clock.now()),
         reason=reason,

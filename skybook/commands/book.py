@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from skybook import appdata, inbox
 from skybook.commands.context import AppContext, add_options, app_context
@@ -15,6 +16,8 @@ from skybook.contract import CONFIRMED, NOTIFICATION_SENT, REJECTED, booking_req
 from skybook.errors import CliError
 from skybook.httpclient import Answer, Unreachable, post_json
 from skybook.polling import poll
+
+T = TypeVar("T")
 
 POLL_SECONDS = 0.25
 API_TIMEOUT = 60.0
@@ -67,38 +70,44 @@ def cmd_book(args: argparse.Namespace) -> int:
             print(f"follow it with: skybook bookings --to {args.to} --date {args.date}")
         return 0
     deadline = time.monotonic() + args.timeout
-    progress(f"booking {booking_id} accepted; waiting for it to be confirmed or rejected ...")
-    booking = poll(lambda: _final(ctx, booking_id), deadline=deadline, interval=POLL_SECONDS)
-    if booking is None:
-        raise CliError(
-            f"booking {booking_id} was neither confirmed nor rejected within {args.timeout:g} s: "
-            f"see 'skybook logs registerBooking --booking {booking_id}'"
-        )
-    if ctx.endpoint is None:  # on AWS, SES delivers to the real mailbox: wait until it took it
-        progress(f"booking {booking.status.lower()}; waiting for SES to accept the email ...")
-        sent = poll(lambda: _notified(ctx, booking_id), deadline=deadline, interval=POLL_SECONDS)
-        if sent is None:
+
+    def wait(waiting: str, check: Callable[[], T | None], late: str, function: str) -> T:
+        """Poll ``check`` until the deadline; past it, say where the booking stopped."""
+        progress(waiting)
+        found = poll(check, deadline=deadline, interval=POLL_SECONDS)
+        if found is None:
             raise CliError(
-                f"booking {booking_id} is {booking.status} but its email was not sent within "
-                f"{args.timeout:g} s: see 'skybook logs sendBookingReceipt --booking {booking_id}'"
+                f"booking {booking_id} {late} within {args.timeout:g} s: "
+                f"see 'skybook logs {function} --booking {booking_id}'"
             )
+        return found
+
+    booking = wait(
+        f"booking {booking_id} accepted; waiting for it to be confirmed or rejected ...",
+        lambda: _final(ctx, booking_id),
+        "was neither confirmed nor rejected",
+        "registerBooking",
+    )
+    outcome = f"booking {booking.status.lower()}"
+    if ctx.endpoint is None:  # on AWS, SES delivers to the real mailbox: wait until it took it
+        sent = wait(
+            f"{outcome}; waiting for SES to accept the email ...",
+            lambda: _notified(ctx, booking_id),
+            f"is {booking.status} but its email was not sent",
+            "sendBookingReceipt",
+        )
         if args.json:
             print_json({"answer": body, "booking": sent.to_json()})
         else:
             print(booking_line(sent))
             print(f"email sent by SES to {args.email} (see that mailbox)")
     else:
-        progress(f"booking {booking.status.lower()}; waiting for the email to {args.email} ...")
-        email = poll(
+        email = wait(
+            f"{outcome}; waiting for the email to {args.email} ...",
             lambda: _email_for(ctx, args.email, booking_id),
-            deadline=deadline,
-            interval=POLL_SECONDS,
+            f"is {booking.status} but no email arrived",
+            "sendBookingReceipt",
         )
-        if email is None:
-            raise CliError(
-                f"booking {booking_id} is {booking.status} but no email arrived within "
-                f"{args.timeout:g} s: see 'skybook logs sendBookingReceipt --booking {booking_id}'"
-            )
         if args.json:
             print_json({"answer": body, "booking": booking.to_json(), "email": email.to_json()})
         else:

@@ -1,4 +1,5 @@
-"""The deployed booking app, driven only from the outside: HTTP API, /_aws/ses, DynamoDB.
+"""The deployed booking app, driven only from the outside: HTTP API, /_aws/ses, DynamoDB,
+and the ``skybook`` CLI in a process of its own.
 
 The kit's own readers (the app contract, the HTTP helper, the mail reader, the poller) are
 used to get there, so the tests speak of the app in the same terms as the kit.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,6 +35,34 @@ from tests.conftest import SandboxUnderTest
 
 T = TypeVar("T")
 _dates = itertools.count(1)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def skybook_command(*args: str) -> list[str]:
+    """The CLI as a user runs it, in a process of its own."""
+    return [sys.executable, "-m", "skybook.cli", *args]
+
+
+def run_skybook(
+    *args: str, env: Mapping[str, str], timeout: float = 240.0
+) -> subprocess.CompletedProcess[str]:
+    """The CLI run to its end from the repo, its output as text (``timeout`` guards a hang:
+    long enough for an ``up`` that deploys the app)."""
+    return subprocess.run(
+        skybook_command(*args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start_skybook(*args: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
+    """The CLI started from the repo, stdout and stderr piped as text; the caller ends it."""
+    return subprocess.Popen(
+        skybook_command(*args),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(

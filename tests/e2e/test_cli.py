@@ -13,8 +13,6 @@ import json
 import os
 import queue
 import signal
-import subprocess
-import sys
 import threading
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from typing import Any
 import pytest
 
 from skybook.cli import main
-from tests.e2e.conftest import App, unique_date, unique_email, wait_for
+from tests.e2e.conftest import App, start_skybook, unique_date, unique_email, wait_for
 
 pytestmark = pytest.mark.sandbox
 RECEIPT_SUBJECT = "Your flight to LHR was booked!"
@@ -178,10 +176,7 @@ def test_events_of_a_booking(cli: Cli, booked: Booked) -> None:
 
 def test_events_follow_shows_new_events_until_ctrl_c(app: App, cli: Cli) -> None:
     env = {**os.environ, "SKYBOOK_ENDPOINT": cli.endpoint}
-    command = [sys.executable, "-m", "skybook.cli", "events", "--follow", "--limit", "1"]
-    follower = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    follower = start_skybook("events", "--follow", "--limit", "1", env=env)
     lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:  # the pipe is read on a thread, so the test can poll with a deadline

@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import AbstractContextManager
@@ -30,10 +29,10 @@ from sandbox.init_status import PENDING, InitStatus, read_status
 from sandbox.runner import Sandbox, free_port, temporary_sandbox
 from skybook.app import example_booking
 from tests.conftest import SandboxUnderTest
+from tests.e2e.conftest import REPO, run_skybook, start_skybook
 
 pytestmark = pytest.mark.sandbox
 
-REPO = Path(__file__).resolve().parents[2]
 HOOK = REPO / "docker" / "ready.d" / "skybook.py"
 MOUNT = "/opt/skybook"  # where docker-compose.yml mounts the kit
 SOURCE_PARTS = ("bootstrap", "skybook", "sandbox", "functions", "docker")
@@ -45,12 +44,19 @@ def _embedded_only(sandbox: SandboxUnderTest) -> None:
         pytest.skip("starts its own embedded LocalStack")
 
 
-def copy_source(into: Path) -> Path:
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
     """The kit's source at another path, as the container sees its /opt/skybook mount."""
+    into = tmp_path / "opt-skybook"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for part in SOURCE_PARTS:
         shutil.copytree(REPO / part, into / part, ignore=ignore)
     return into
+
+
+def break_the_kit(source: Path) -> None:
+    """Remove the SES template manifest, so bootstrap refuses to deploy."""
+    (source / "functions" / "send_booking_receipt" / "templates" / "templates.json").unlink()
 
 
 def healthcheck_command(source: Path) -> list[str]:
@@ -93,8 +99,7 @@ def start_with_hook(source: Path, tmp_path: Path) -> AbstractContextManager[Sand
     )
 
 
-def test_the_hook_deploys_the_app_and_the_healthcheck_passes(tmp_path: Path) -> None:
-    source = copy_source(tmp_path / "opt-skybook")
+def test_the_hook_deploys_the_app_and_the_healthcheck_passes(tmp_path: Path, source: Path) -> None:
     with start_with_hook(source, tmp_path) as sandbox:
         status = settled(sandbox)
         assert status.scripts == {"skybook.py": "SUCCESSFUL"}, sandbox.log_tail(40)
@@ -116,7 +121,7 @@ def check_the_cli_works_against(endpoint: str, env: dict[str, str]) -> None:
     """flights, book --wait, inbox, logs, events, dlq and the console, with --endpoint only."""
 
     def run(*args: str) -> str:
-        result = skybook(*args, "--endpoint", endpoint, env=env)
+        result = run_skybook(*args, "--endpoint", endpoint, env=env)
         assert result.returncode == 0, f"skybook {' '.join(args)}: {result.stderr}"
         return result.stdout
 
@@ -144,14 +149,7 @@ def check_the_cli_works_against(endpoint: str, env: dict[str, str]) -> None:
     assert booking_id in run("events", "--booking", booking_id)
     assert json.loads(run("dlq", "list", "--json")) == []
 
-    console = subprocess.Popen(
-        [sys.executable, "-m", "skybook.cli", "console", "--port", "0", "--endpoint", endpoint],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    console = start_skybook("console", "--port", "0", "--endpoint", endpoint, env=env)
     try:
         assert console.stdout is not None
         url = console.stdout.readline().split()[1]  # "console: http://127.0.0.1:P/ ..."
@@ -162,10 +160,10 @@ def check_the_cli_works_against(endpoint: str, env: dict[str, str]) -> None:
         console.wait(timeout=10)
 
 
-def test_a_failed_deploy_makes_the_healthcheck_fail_and_say_why(tmp_path: Path) -> None:
-    source = copy_source(tmp_path / "opt-skybook")
-    # A broken kit: the SES template manifest is gone, so bootstrap refuses to deploy.
-    (source / "functions" / "send_booking_receipt" / "templates" / "templates.json").unlink()
+def test_a_failed_deploy_makes_the_healthcheck_fail_and_say_why(
+    tmp_path: Path, source: Path
+) -> None:
+    break_the_kit(source)
     with start_with_hook(source, tmp_path) as sandbox:
         status = settled(sandbox)
         # LocalStack calls the stage completed although its only hook failed.
@@ -178,8 +176,7 @@ def test_a_failed_deploy_makes_the_healthcheck_fail_and_say_why(tmp_path: Path) 
         assert "templates.json not found" in sandbox.log_file.read_text(errors="replace")
 
 
-def test_the_healthcheck_is_unhealthy_while_localstack_is_down(tmp_path: Path) -> None:
-    source = copy_source(tmp_path / "opt-skybook")
+def test_the_healthcheck_is_unhealthy_while_localstack_is_down(source: Path) -> None:
     result = run_healthcheck(source, f"http://127.0.0.1:{free_port()}")
     assert result.returncode == 1
     assert "not answering" in result.stdout
@@ -235,17 +232,6 @@ def docker_calls(env: dict[str, str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def skybook(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "skybook.cli", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-
-
 def compose_commands(env: dict[str, str]) -> list[str]:
     """The compose subcommands run, e.g. ['version', 'up', 'down']."""
     found = []
@@ -258,12 +244,11 @@ def compose_commands(env: dict[str, str]) -> list[str]:
 
 
 def test_up_docker_detached_waits_for_the_hook_and_down_removes_it(
-    tmp_path: Path, fake_docker: dict[str, str]
+    tmp_path: Path, source: Path, fake_docker: dict[str, str]
 ) -> None:
-    source = copy_source(tmp_path / "opt-skybook")
     with start_with_hook(source, tmp_path) as localstack:
         port = str(localstack.settings.port)
-        result = skybook(
+        result = run_skybook(
             "up", "--docker", "--detach", "--port", port, "--no-console", env=fake_docker
         )
         assert result.returncode == 0, result.stdout + result.stderr
@@ -274,20 +259,19 @@ def test_up_docker_detached_waits_for_the_hook_and_down_removes_it(
         assert up_call["args"][2] == str(REPO / "docker-compose.yml")
         assert up_call["port"] == port  # compose publishes LocalStack on the asked port
 
-        down = skybook("down", env=fake_docker)
+        down = run_skybook("down", env=fake_docker)
         assert down.returncode == 0, down.stderr
         assert "LocalStack in Docker stopped" in down.stdout
         assert compose_commands(fake_docker)[-1] == "down", compose_commands(fake_docker)
 
 
 def test_up_docker_fails_and_says_why_when_the_hook_failed(
-    tmp_path: Path, fake_docker: dict[str, str]
+    tmp_path: Path, source: Path, fake_docker: dict[str, str]
 ) -> None:
-    source = copy_source(tmp_path / "opt-skybook")
-    (source / "functions" / "send_booking_receipt" / "templates" / "templates.json").unlink()
+    break_the_kit(source)
     with start_with_hook(source, tmp_path) as localstack:
         port = str(localstack.settings.port)
-        result = skybook("up", "--docker", "--detach", "--port", port, env=fake_docker)
+        result = run_skybook("up", "--docker", "--detach", "--port", port, env=fake_docker)
         assert result.returncode == 1
         assert "init hook skybook.py (READY stage) failed" in result.stderr
         assert "fake log line from the container" in result.stderr  # the log's tail
@@ -296,19 +280,11 @@ def test_up_docker_fails_and_says_why_when_the_hook_failed(
 
 
 def test_up_docker_in_the_foreground_stops_on_ctrl_c(
-    tmp_path: Path, fake_docker: dict[str, str]
+    tmp_path: Path, source: Path, fake_docker: dict[str, str]
 ) -> None:
-    source = copy_source(tmp_path / "opt-skybook")
     with start_with_hook(source, tmp_path) as localstack:
         port = str(localstack.settings.port)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "skybook.cli", "up", "--docker", "--no-console", "--port", port],
-            env=fake_docker,
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = start_skybook("up", "--docker", "--no-console", "--port", port, env=fake_docker)
         try:
             assert process.stderr is not None
             for line in process.stderr:
@@ -325,7 +301,7 @@ def test_up_docker_in_the_foreground_stops_on_ctrl_c(
 
 
 def test_up_docker_without_an_engine_is_one_line(fake_docker: dict[str, str]) -> None:
-    result = skybook("up", "--docker", env={**fake_docker, "FAKE_DOCKER_INFO_EXIT": "1"})
+    result = run_skybook("up", "--docker", env={**fake_docker, "FAKE_DOCKER_INFO_EXIT": "1"})
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "skybook: no Docker engine is reachable (docker info failed): start Docker, or drop "

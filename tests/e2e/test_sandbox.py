@@ -23,10 +23,9 @@ import pytest
 from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port
 from skybook.polling import poll
 from tests.conftest import SandboxUnderTest, pid_alive
-from tests.e2e.conftest import App, wait_for
+from tests.e2e.conftest import REPO, App, run_skybook, skybook_command, wait_for
 
 pytestmark = pytest.mark.sandbox
-REPO = Path(__file__).resolve().parents[2]
 REQUIRED = ("lambda", "events", "dynamodb", "ses", "apigateway", "iam", "logs", "sts")
 
 
@@ -109,17 +108,6 @@ def test_port_in_use_is_refused_in_one_line() -> None:
     assert "\n" not in str(error.value)
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "skybook.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _start_function_process(endpoint: str) -> None:
     """Create and invoke a trivial function, so the sandbox has a function process to clean."""
     import boto3
@@ -187,7 +175,7 @@ def test_detached_up_then_down_leaves_nothing() -> None:
     port = free_port()
     name = f"test-cli-{port}"
     env = _sandbox_env(name, port)
-    up = _cli("up", "--detach", "--no-deploy", "--no-console", env=env)
+    up = run_skybook("up", "--detach", "--no-deploy", "--no-console", env=env)
     sandbox = Sandbox(SandboxSettings(name=name, port=port))
     try:
         assert up.returncode == 0, up.stderr
@@ -197,15 +185,15 @@ def test_detached_up_then_down_leaves_nothing() -> None:
         pids = sandbox.pids()
         assert {"localstack", "java", "function"} <= _kinds(pids)
 
-        again = _cli("up", "--detach", "--no-deploy", "--no-console", env=env)
+        again = run_skybook("up", "--detach", "--no-deploy", "--no-console", env=env)
         assert again.returncode == 1
         assert "already running" in again.stderr
         assert len(again.stderr.strip().splitlines()) == 1
 
-        down = _cli("down", env=env)
+        down = run_skybook("down", env=env)
         assert down.returncode == 0, down.stderr
         _wait_gone(pids)
-        assert _cli("down", env=env).stdout.strip() == "no sandbox was running"
+        assert run_skybook("down", env=env).stdout.strip() == "no sandbox was running"
     finally:
         sandbox.stop()  # a failed assertion must not leave the detached sandbox running
 
@@ -230,7 +218,7 @@ def _owner(
 def test_ctrl_c_on_foreground_up_stops_everything() -> None:
     port = free_port()
     name = f"test-fg-{port}"
-    up = [sys.executable, "-m", "skybook.cli", "up", "--no-deploy", "--no-console"]
+    up = skybook_command("up", "--no-deploy", "--no-console")
     output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
     with _owner(up, name, port, env=_sandbox_env(name, port), **output) as (proc, pids):
         assert {"localstack", "java", "function"} <= _kinds(pids)
@@ -261,7 +249,7 @@ def test_down_after_localstack_crashed_sweeps_java_and_functions() -> None:
     port = free_port()
     name = f"test-crash-{port}"
     env = _sandbox_env(name, port)
-    assert _cli("up", "--detach", "--no-deploy", "--no-console", env=env).returncode == 0
+    assert run_skybook("up", "--detach", "--no-deploy", "--no-console", env=env).returncode == 0
     sandbox = Sandbox(SandboxSettings(name=name, port=port))
     try:
         _start_function_process(sandbox.endpoint)
@@ -270,7 +258,7 @@ def test_down_after_localstack_crashed_sweeps_java_and_functions() -> None:
         pids = sandbox.pids()
         assert {"localstack", "java", "function"} <= _kinds(pids)
         os.kill(int(record["pid"]), signal.SIGKILL)
-        down = _cli("down", env=env)
+        down = run_skybook("down", env=env)
         assert down.returncode == 0, down.stderr
         _wait_gone(pids)
     finally:

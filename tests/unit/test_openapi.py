@@ -11,12 +11,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 import yaml
+from book_flight import app as book_flight_app
 from common import validation
 from common.validation import (
     DESTINATIONS,
@@ -30,10 +32,18 @@ from common.validation import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
-from moto import mock_aws
 from openapi_spec_validator import validate as validate_spec
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+
+from tests.unit.functions.helpers import (
+    BUS,
+    REGION,
+    Context,
+    create_table,
+    handler_env,
+    seed_flight,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_FILE = ROOT / "openapi" / "book-flight.yaml"
@@ -255,57 +265,12 @@ def test_validation_errors_match_the_spec(event: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def book_flight(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The bookFlight handler on a moto table and bus (imported like the function's zip)."""
-    import importlib.util
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("TABLE_NAME", "openapi-test")
-    monkeypatch.setenv("EVENT_BUS_NAME", "openapi-bus")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    from common import aws, config
-
-    spec = importlib.util.spec_from_file_location(
-        "skybook_openapi_book_flight", ROOT / "functions" / "book_flight" / "app.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    aws.client.cache_clear()
-    config.get.cache_clear()
-    with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="openapi-test",
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ddb.put_item(
-            TableName="openapi-test",
-            Item={
-                "PK": {"S": "DESTINATION#LHR"},
-                "SK": {"S": VALID["flightDate"]},
-                "availableSeats": {"N": "3"},
-            },
-        )
-        boto3.client("events", region_name="us-east-1").create_event_bus(Name="openapi-bus")
-        yield module
-    aws.client.cache_clear()
-    config.get.cache_clear()
-
-
-class _Context:
-    aws_request_id = "openapi-req"
-    function_name = "bookFlight"
+def book_flight(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The bookFlight handler on a moto table and bus."""
+    with handler_env(monkeypatch):
+        seed_flight(create_table(), "LHR", str(VALID["flightDate"]), 3)
+        boto3.client("events", region_name=REGION).create_event_bus(Name=BUS)
+        yield book_flight_app
 
 
 @pytest.mark.parametrize(
@@ -327,7 +292,7 @@ def test_handler_answers_match_the_spec(
         "body": json.dumps({**VALID, **change}),
         "isBase64Encoded": False,
     }
-    response = book_flight.handler(event, _Context())
+    response = book_flight.handler(event, Context())
     assert response["statusCode"] == status
     assert response["headers"]["Content-Type"] == "application/json"
     response_validator(status).validate(json.loads(response["body"]))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from bootstrap import deploy, destroy, plan, read_outputs
 from bootstrap.settings import Settings
@@ -21,6 +23,43 @@ FUNCTIONS = ["bookFlight", "registerBooking", "sendBookingReceipt", "syncFlights
 
 def client(service: str) -> Any:
     return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+
+
+def aws_error(code: str, operation: str, message: str = "") -> ClientError:
+    """An error answer of AWS, as botocore raises it."""
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+def refuse_first(
+    client: Any, method: str, times: int, error: Callable[[], ClientError]
+) -> list[dict[str, Any]]:
+    """``client.<method>`` raises ``error()`` on its first ``times`` calls, then works as
+    before; returns the list the calls' arguments are appended to, refused ones too."""
+    real = getattr(client, method)
+    calls: list[dict[str, Any]] = []
+
+    def flaky(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        if len(calls) <= times:
+            raise error()
+        return real(**kwargs)
+
+    setattr(client, method, flaky)
+    return calls
+
+
+def role_not_yet_assumable() -> ClientError:
+    """What CreateFunction answers on AWS while a new role has not propagated."""
+    return aws_error(
+        "InvalidParameterValueException",
+        "CreateFunction",
+        "The role defined for the function cannot be assumed by Lambda.",
+    )
+
+
+def queue_deleted_recently() -> ClientError:
+    """What CreateQueue answers for 60 s after a queue of that name was deleted."""
+    return aws_error("AWS.SimpleQueueService.QueueDeletedRecently", "CreateQueue")
 
 
 def test_plan_on_an_empty_account_creates_everything(settings: Settings, target: Target) -> None:
@@ -367,27 +406,7 @@ def test_create_function_waits_for_a_new_role_to_propagate(
     settings: Settings, target: Target, fake_time: FakeTime
 ) -> None:
     """On AWS a fresh role is briefly unusable; CreateFunction is retried with backoff."""
-    from botocore.exceptions import ClientError
-
-    lam = target.client("lambda")
-    real_create = lam.create_function
-    attempts: list[int] = []
-
-    def flaky_create(**kwargs: Any) -> Any:
-        attempts.append(1)
-        if len(attempts) <= 2:
-            raise ClientError(
-                {
-                    "Error": {
-                        "Code": "InvalidParameterValueException",
-                        "Message": "The role defined for the function cannot be assumed by Lambda.",
-                    }
-                },
-                "CreateFunction",
-            )
-        return real_create(**kwargs)
-
-    lam.create_function = flaky_create
+    attempts = refuse_first(target.client("lambda"), "create_function", 2, role_not_yet_assumable)
     deploy(settings, target, **fake_time.options, **QUIET)
     assert len(attempts) == 2 + len(FUNCTIONS)
     assert fake_time.sleeps[:2] == [1.0, 2.0]
@@ -397,23 +416,13 @@ def test_create_function_waits_for_a_new_role_to_propagate(
 def test_role_propagation_retries_stop_at_the_deadline(
     settings: Settings, target: Target, fake_time: FakeTime
 ) -> None:
-    from botocore.exceptions import ClientError
-
     from bootstrap.errors import DeployError
 
     attempts: list[float] = []
 
     def never(**kwargs: Any) -> Any:
         attempts.append(fake_time.now)
-        raise ClientError(
-            {
-                "Error": {
-                    "Code": "InvalidParameterValueException",
-                    "Message": "The role defined for the function cannot be assumed by Lambda.",
-                }
-            },
-            "CreateFunction",
-        )
+        raise role_not_yet_assumable()
 
     target.client("lambda").create_function = never
     with pytest.raises(DeployError, match=r"still cannot assume .* after 30s.*run apply again"):
@@ -453,22 +462,7 @@ def test_a_log_group_lambda_made_first_is_adopted(settings: Settings, target: Ta
 def test_a_recently_deleted_queue_name_is_retried(
     settings: Settings, target: Target, fake_time: FakeTime
 ) -> None:
-    from botocore.exceptions import ClientError
-
-    sqs = target.client("sqs")
-    real_create = sqs.create_queue
-    attempts: list[int] = []
-
-    def refuse_once(**kwargs: Any) -> Any:
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise ClientError(
-                {"Error": {"Code": "AWS.SimpleQueueService.QueueDeletedRecently", "Message": ""}},
-                "CreateQueue",
-            )
-        return real_create(**kwargs)
-
-    sqs.create_queue = refuse_once
+    attempts = refuse_first(target.client("sqs"), "create_queue", 1, queue_deleted_recently)
     deploy(settings, target, **fake_time.options, **QUIET)
     assert len(attempts) == 3  # refused once, then the two queues
     assert fake_time.sleeps[:1] == [5.0]
@@ -478,15 +472,10 @@ def test_a_queue_name_refused_past_the_deadline_fails_with_aws_error(
     settings: Settings, target: Target, fake_time: FakeTime
 ) -> None:
     """After 75 s of QueueDeletedRecently the deploy stops with AWS's own error."""
-    from botocore.exceptions import ClientError
-
     from bootstrap.errors import DeployError
 
     def refuse(**kwargs: Any) -> Any:
-        raise ClientError(
-            {"Error": {"Code": "AWS.SimpleQueueService.QueueDeletedRecently", "Message": ""}},
-            "CreateQueue",
-        )
+        raise queue_deleted_recently()
 
     target.client("sqs").create_queue = refuse
     with pytest.raises(DeployError, match=r"CreateQueue failed: .*QueueDeletedRecently"):
@@ -565,30 +554,16 @@ def test_invoke_config_waits_for_the_role_to_allow_sending(
     settings: Settings, target: Target, fake_time: FakeTime
 ) -> None:
     """On AWS the put is refused until the role's new sqs:SendMessage statement counts."""
-    from botocore.exceptions import ClientError
-
+    refused = aws_error(
+        "InvalidParameterValueException",
+        "PutFunctionEventInvokeConfig",
+        "The function's execution role does not have permissions to call SendMessage on "
+        "arn:aws:sqs:us-east-1:123456789012:x",
+    )
     lam = target.client("lambda")
-    real_put = lam.put_function_event_invoke_config
-    attempts: list[str] = []
-
-    def flaky_put(**kwargs: Any) -> Any:
-        attempts.append(kwargs["FunctionName"])
-        if len(attempts) == 1:
-            raise ClientError(
-                {
-                    "Error": {
-                        "Code": "InvalidParameterValueException",
-                        "Message": "The function's execution role does not have permissions to "
-                        "call SendMessage on arn:aws:sqs:us-east-1:123456789012:x",
-                    }
-                },
-                "PutFunctionEventInvokeConfig",
-            )
-        return real_put(**kwargs)
-
-    lam.put_function_event_invoke_config = flaky_put
+    calls = refuse_first(lam, "put_function_event_invoke_config", 1, lambda: refused)
     deploy(settings, target, **fake_time.options, **QUIET)
-    assert attempts == [
+    assert [call["FunctionName"] for call in calls] == [
         "skybook-registerBooking",
         "skybook-registerBooking",
         "skybook-sendBookingReceipt",

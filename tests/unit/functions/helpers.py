@@ -7,10 +7,15 @@ The functions' code is imported as at the root of a zip (``common``, ``book_flig
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import pytest
+from common import aws, config
+from moto import mock_aws
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -20,9 +25,45 @@ TABLE = "skybook-test"
 BUS = "skybook-test-bus"
 SENDER = "bookings@skybook.example"
 REGION = "us-east-1"
-TEMPLATES_DIR = (
-    Path(__file__).resolve().parents[3] / "functions" / "send_booking_receipt" / "templates"
-)
+FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
+TEMPLATES_DIR = FUNCTIONS_DIR / "send_booking_receipt" / "templates"
+
+
+@contextmanager
+def handler_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials, the handlers' env vars, a moto mock, and fresh cached clients."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "FAULT_INJECTION", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv("EVENT_BUS_NAME", BUS)
+    monkeypatch.setenv("SENDER_EMAIL", SENDER)
+    aws.client.cache_clear()
+    config.get.cache_clear()
+    with mock_aws():
+        yield
+    aws.client.cache_clear()
+    config.get.cache_clear()
+
+
+def create_table() -> DynamoDBClient:
+    """The app's table (PK/SK strings, on demand), in moto: a client of it."""
+    client: DynamoDBClient = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
 
 
 class Context:
@@ -86,22 +127,21 @@ def seed_flight(ddb: DynamoDBClient, destination: str, flight_date: str, seats: 
     )
 
 
-def flight_seats(ddb: DynamoDBClient, destination: str, flight_date: str) -> int | None:
+def stored(ddb: DynamoDBClient, pk: str, sk: str) -> dict[str, Any] | None:
+    """The item of that key as the table holds it now (a consistent read); None: none."""
     item = ddb.get_item(
-        TableName=TABLE,
-        Key={"PK": {"S": f"DESTINATION#{destination}"}, "SK": {"S": flight_date}},
-        ConsistentRead=True,
+        TableName=TABLE, Key={"PK": {"S": pk}, "SK": {"S": sk}}, ConsistentRead=True
     ).get("Item")
+    return dict(item) if item else None
+
+
+def flight_seats(ddb: DynamoDBClient, destination: str, flight_date: str) -> int | None:
+    item = stored(ddb, f"DESTINATION#{destination}", flight_date)
     return int(item["availableSeats"]["N"]) if item else None
 
 
 def booking_item(ddb: DynamoDBClient, booking_id: str) -> dict[str, Any] | None:
-    item = ddb.get_item(
-        TableName=TABLE,
-        Key={"PK": {"S": f"BOOKING#{booking_id}"}, "SK": {"S": "BOOKING"}},
-        ConsistentRead=True,
-    ).get("Item")
-    return item or None
+    return stored(ddb, f"BOOKING#{booking_id}", "BOOKING")
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

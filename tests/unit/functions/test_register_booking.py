@@ -19,6 +19,7 @@ from tests.unit.functions.helpers import (
     flight_seats,
     json_lines,
     seed_flight,
+    stored,
 )
 
 if TYPE_CHECKING:
@@ -244,12 +245,23 @@ def test_missing_field_event_is_dropped_with_field_names(
     assert error["bookingId"] == event["detail"]["bookingId"]
 
 
-def test_fault_until_future_fails_before_writing(
-    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None]
-) -> None:
+@pytest.fixture
+def fault(ddb: DynamoDBClient, bus: Bus, set_env: Callable[..., None]) -> Callable[[Any], None]:
+    """A flight of 5 seats to CDG on DATE, and ``fault(switch)`` to set ``FAULT_INJECTION``
+    (a string as it is, anything else as JSON)."""
     seed_flight(ddb, "CDG", DATE, 5)
+
+    def switch(value: Any) -> None:
+        set_env(FAULT_INJECTION=value if isinstance(value, str) else json.dumps(value))
+
+    return switch
+
+
+def test_fault_until_future_fails_before_writing(
+    ddb: DynamoDBClient, context: Context, fault: Callable[[Any], None]
+) -> None:
     until = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
-    set_env(FAULT_INJECTION=json.dumps({"failUntil": until}))
+    fault({"failUntil": until})
     event = flight_booked(1)
     with pytest.raises(faults.InjectedFault):
         app.handler(event, context)
@@ -258,46 +270,35 @@ def test_fault_until_future_fails_before_writing(
 
 
 def test_fault_until_past_lets_the_retry_succeed(
-    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None]
+    context: Context, fault: Callable[[Any], None]
 ) -> None:
-    seed_flight(ddb, "CDG", DATE, 5)
-    set_env(FAULT_INJECTION=json.dumps({"failUntil": "2000-01-01T00:00:00Z"}))
+    fault({"failUntil": "2000-01-01T00:00:00Z"})
     assert app.handler(flight_booked(1), context)["status"] == "CONFIRMED"
 
 
 @pytest.mark.parametrize("switch", ['{"fail": true}', "not json", "[1]"])
 def test_permanent_or_malformed_fault_always_fails(
-    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None], switch: str
+    ddb: DynamoDBClient, context: Context, fault: Callable[[Any], None], switch: str
 ) -> None:
-    seed_flight(ddb, "CDG", DATE, 5)
-    set_env(FAULT_INJECTION=switch)
+    fault(switch)
     with pytest.raises(faults.InjectedFault):
         app.handler(flight_booked(1), context)
     assert flight_seats(ddb, "CDG", DATE) == 5
 
 
-def test_no_fault_switch_when_fail_is_false(
-    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None]
-) -> None:
-    seed_flight(ddb, "CDG", DATE, 5)
-    set_env(FAULT_INJECTION='{"fail": false}')
+def test_no_fault_switch_when_fail_is_false(context: Context, fault: Callable[[Any], None]) -> None:
+    fault('{"fail": false}')
     assert app.handler(flight_booked(1), context)["status"] == "CONFIRMED"
 
 
 def _marker(ddb: DynamoDBClient, booking_id: str) -> dict[str, Any] | None:
-    item = ddb.get_item(
-        TableName="skybook-test",
-        Key={"PK": {"S": f"FAULT#{booking_id}"}, "SK": {"S": "DELIVERIES"}},
-        ConsistentRead=True,
-    ).get("Item")
-    return item if item else None
+    return stored(ddb, f"FAULT#{booking_id}", "DELIVERIES")
 
 
 def test_fail_deliveries_fails_the_first_ones_then_books_once(
-    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None]
+    ddb: DynamoDBClient, context: Context, fault: Callable[[Any], None]
 ) -> None:
-    seed_flight(ddb, "CDG", DATE, 5)
-    set_env(FAULT_INJECTION=json.dumps({"failDeliveries": 2}))
+    fault({"failDeliveries": 2})
     event = flight_booked(1)
     booking_id = event["detail"]["bookingId"]
     for delivery in (1, 2):
@@ -317,13 +318,11 @@ def test_fail_deliveries_fails_the_first_ones_then_books_once(
 
 def test_pause_sleeps_before_any_write_on_every_delivery(
     ddb: DynamoDBClient,
-    bus: Bus,
     context: Context,
-    set_env: Callable[..., None],
+    fault: Callable[[Any], None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seed_flight(ddb, "CDG", DATE, 5)
-    set_env(FAULT_INJECTION=json.dumps({"pauseSeconds": 3}))
+    fault({"pauseSeconds": 3})
     event = flight_booked(1)
     booking_id = event["detail"]["bookingId"]
     seen: list[tuple[float, int | None, bool]] = []
@@ -342,15 +341,13 @@ def test_pause_sleeps_before_any_write_on_every_delivery(
 
 def test_pause_once_pauses_only_the_first_delivery_and_names_the_process(
     ddb: DynamoDBClient,
-    bus: Bus,
     context: Context,
-    set_env: Callable[..., None],
+    fault: Callable[[Any], None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import os
 
-    seed_flight(ddb, "CDG", DATE, 5)
-    set_env(FAULT_INJECTION=json.dumps({"pauseSeconds": 8, "pauseOnce": True}))
+    fault({"pauseSeconds": 8, "pauseOnce": True})
     first, other = flight_booked(1), flight_booked(1)
     markers: list[dict[str, Any] | None] = []
     monkeypatch.setattr(
@@ -371,10 +368,9 @@ def test_pause_once_pauses_only_the_first_delivery_and_names_the_process(
 
 
 def test_malformed_per_delivery_fault_fails_before_writing(
-    ddb: DynamoDBClient, bus: Bus, context: Context, set_env: Callable[..., None]
+    ddb: DynamoDBClient, context: Context, fault: Callable[[Any], None]
 ) -> None:
-    seed_flight(ddb, "CDG", DATE, 5)
-    set_env(FAULT_INJECTION=json.dumps({"pauseSeconds": "soon"}))
+    fault({"pauseSeconds": "soon"})
     with pytest.raises(faults.InjectedFault):
         app.handler(flight_booked(1), context)
     assert flight_seats(ddb, "CDG", DATE) == 5

@@ -11,22 +11,16 @@ from typing import Any
 
 import pytest
 
+from bootstrap.stack import load_templates
 from skybook.handlebars import Template
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "functions/send_booking_receipt/templates"
+FUNCTIONS = Path(__file__).resolve().parents[3] / "functions"
 
 
 def app_template(name: str) -> Template:
     """One of the app's SES templates, as its manifest describes it (and bootstrap deploys it)."""
-    entry = next(
-        e for e in json.loads((TEMPLATES / "templates.json").read_text()) if e["name"] == name
-    )
-    return Template(
-        name=name,
-        subject=entry["subject"],
-        html=(TEMPLATES / entry["html"]).read_text(),
-        text=(TEMPLATES / entry["text"]).read_text(),
-    )
+    found = next(t for t in load_templates(FUNCTIONS) if t.name == name)
+    return Template(name=found.name, subject=found.subject, html=found.html, text=found.text)
 
 
 Route = Callable[[str, bytes], tuple[int, str, bytes]]  # (method, body) -> status, type, body

@@ -1,4 +1,5 @@
-"""How the app commands print log lines and events, and how --follow ends."""
+"""How the app commands print log lines and events, how --follow ends, and what book --wait
+says when a step does not happen."""
 
 from __future__ import annotations
 
@@ -104,3 +105,60 @@ def test_follow_shows_each_item_once_and_ctrl_c_is_success(
     assert shown == ["a", "b", "c"]  # the poll in flight still shows what it got
     assert asked[0] is None and all(isinstance(s, int) for s in asked[1:])
     assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C is the caller's again
+
+
+# --- book --wait: where it says the booking stopped -----------------------------------------
+
+
+def _booking(status: str, notification: str | None = None) -> Any:
+    from skybook.appdata import Booking
+
+    return Booking("b-1", "LHR", "2031-05-01", 1, "a@x.test", status, None, "t", notification)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "stored", "expected"),
+    [
+        (
+            "http://127.0.0.1:1",
+            None,
+            "booking b-1 was neither confirmed nor rejected within 0 s: "
+            "see 'skybook logs registerBooking --booking b-1'",
+        ),
+        (
+            "http://127.0.0.1:1",
+            _booking("CONFIRMED"),
+            "booking b-1 is CONFIRMED but no email arrived within 0 s: "
+            "see 'skybook logs sendBookingReceipt --booking b-1'",
+        ),
+        (
+            None,  # AWS: SES must have taken the email
+            _booking("REJECTED", notification="SENDING"),
+            "booking b-1 is REJECTED but its email was not sent within 0 s: "
+            "see 'skybook logs sendBookingReceipt --booking b-1'",
+        ),
+    ],
+)
+def test_book_wait_names_the_step_that_did_not_happen_and_its_logs(
+    monkeypatch: pytest.MonkeyPatch, endpoint: str | None, stored: Any, expected: str
+) -> None:
+    import argparse
+    from types import SimpleNamespace
+
+    from skybook.commands import book
+    from skybook.errors import CliError
+    from skybook.httpclient import Answer
+
+    ctx = SimpleNamespace(
+        endpoint=endpoint, region="us-east-1", target=None, outputs={"bookFlightUrl": "u"}
+    )
+    monkeypatch.setattr(book, "app_context", lambda _args: ctx)
+    monkeypatch.setattr(book, "_post", lambda _url, _body: Answer(200, b'{"bookingId": "b-1"}'))
+    monkeypatch.setattr(book.appdata, "booking", lambda *_args: stored)
+    monkeypatch.setattr(book.inbox, "fetch_emails", lambda *_args, **_kw: [])
+    args = argparse.Namespace(
+        to="LHR", date="2031-05-01", seats=1, email="a@x.test", wait=True, timeout=0.0, json=False
+    )
+    with pytest.raises(CliError) as error:
+        book.cmd_book(args)
+    assert str(error.value) == expected
