@@ -29,8 +29,10 @@ def serve(sandbox: Sandbox, on_ready: Callable[[Sandbox], None] | None = None) -
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, request_stop)
+    # Only what this call started is stopped: a refused start (a sandbox already running in
+    # this folder, say) must leave that other sandbox alone.
+    sandbox.start()  # stops what it spawned itself if it fails half-way
     try:
-        sandbox.start()
         if on_ready is not None:
             on_ready(sandbox)
         while not stop_requested.wait(0.5):

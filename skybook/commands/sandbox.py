@@ -45,6 +45,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             raise
         print("stop it with ./scripts/down")
         return 0
+    sandbox.check_can_start()  # one line, before any output, when it cannot start
     print("starting the sandbox (Ctrl-C stops it) ...", file=sys.stderr, flush=True)
     return serve(sandbox, on_ready)
 

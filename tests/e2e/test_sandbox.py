@@ -180,15 +180,20 @@ def test_detached_up_then_down_leaves_nothing() -> None:
     try:
         assert up.returncode == 0, up.stderr
         assert f"http://127.0.0.1:{port}" in up.stdout
-        assert sandbox.record() is not None
+        record = sandbox.record()
+        assert record is not None
         _start_function_process(sandbox.endpoint)
         pids = sandbox.pids()
         assert {"localstack", "java", "function"} <= _kinds(pids)
 
-        again = run_skybook("up", "--detach", "--no-deploy", "--no-console", env=env)
-        assert again.returncode == 1
-        assert "already running" in again.stderr
-        assert len(again.stderr.strip().splitlines()) == 1
+        for mode in ("--detach", "--watch"):  # detached, then in the foreground
+            again = run_skybook("up", mode, "--no-deploy", "--no-console", env=env)
+            assert again.returncode == 1
+            assert again.stderr.strip().splitlines() == [
+                f"skybook: a sandbox is already running at http://127.0.0.1:{port} "
+                f"(pid {record['pid']}): use it, or stop it with ./scripts/down"
+            ]
+            assert sandbox.record() is not None  # ... and it still is: the refusal stops nothing
 
         down = run_skybook("down", env=env)
         assert down.returncode == 0, down.stderr
