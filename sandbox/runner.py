@@ -493,10 +493,13 @@ class Sandbox:
         )
         # DynamoDB Local is the only Java here: the client compiler and serial GC halve its
         # start-up on two cores and shrink its footprint; IPv4 sockets let the shim below
-        # bind it to 127.0.0.1 (a dual-stack ::1 socket would refuse IPv4 clients).
+        # bind it to 127.0.0.1 (a dual-stack ::1 socket would refuse IPv4 clients). Its temp
+        # folder is the sandbox's: DynamoDB Local unpacks a native sqlite library into it on
+        # every start and never removes it (in /tmp, one 881 KB file per start, forever).
         env.setdefault(
             "JAVA_TOOL_OPTIONS",
-            "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.net.preferIPv4Stack=true",
+            "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.net.preferIPv4Stack=true "
+            f"-Djava.io.tmpdir={self.tmp_dir}",
         )
         # Loopback only: a wildcard bind by LocalStack or DynamoDB Local lands on loopback
         # (function processes get their own environment, as on AWS).

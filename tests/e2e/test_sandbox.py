@@ -284,3 +284,9 @@ def test_nothing_is_written_outside_the_repo(app: App) -> None:
     unpacked = [p.parent.name for p in running.tmp_dir.glob("lambda/awslambda-*-tasks/*/code")]
     assert len(unpacked) >= len(app.outputs["functions"])  # the app's functions, at least
     assert not [c for c in unpacked if list(Path("/tmp/lambda").glob(f"*/{c}"))]
+    # DynamoDB Local unpacks its native sqlite library on every start and never removes it:
+    # into the sandbox's tmp/ (its java.io.tmpdir), which the next start empties
+    java = [psutil.Process(p) for p in running.pids() if psutil.Process(p).name() == "java"]
+    libraries = {m.path for j in java for m in j.memory_maps() if "sqlite4java" in m.path}
+    assert libraries, "DynamoDB Local has not loaded its sqlite library"
+    assert all(Path(lib).is_relative_to(running.tmp_dir) for lib in libraries), libraries
