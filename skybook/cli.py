@@ -1,4 +1,4 @@
-"""``skybook``: one command for the sandbox and the app on it.
+"""skybook: one command for the sandbox and the app on it (or on AWS).
 
 Exit codes: 0 success, 1 a problem the message explains, 2 bad usage.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Callable
@@ -44,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`skybook events | head -1`): not an error of ours. Python
+        # would report the pipe again when it flushes stdout at exit, so point it elsewhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -63,8 +63,8 @@ def cmd_bookings(args: argparse.Namespace) -> int:
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
-    ctx = app_context(args)
-    endpoint = ctx.sandbox_only("the inbox", INBOX_ON_AWS)
+    ctx = app_context(args, sandbox_only=("the inbox", INBOX_ON_AWS))
+    endpoint = str(ctx.endpoint)
     emails = inbox.fetch_emails(endpoint, to=args.to, region=ctx.region)
     if args.limit:
         emails = emails[-args.limit :]

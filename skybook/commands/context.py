@@ -20,7 +20,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.exceptions
+
 from bootstrap import Target, stack_outputs
+from bootstrap.errors import friendly_message
 from bootstrap.target import DEFAULT_REGION, resolve_target
 from sandbox.runner import Sandbox, SandboxSettings
 from skybook import appdata
@@ -132,18 +135,26 @@ class AppContext:
             self._view = appdata.AppView(self.target, self.outputs)
         return self._view
 
-    def sandbox_only(self, what: str, why: str) -> str:
-        """The endpoint, or a one-line CliError saying ``what`` needs a LocalStack."""
-        if self.endpoint is None:
-            raise CliError(f"{what} is sandbox-only: {why}")
-        return self.endpoint
 
+def app_context(
+    args: argparse.Namespace, *, sandbox_only: tuple[str, str] | None = None
+) -> AppContext:
+    """The target and the stack on it, or a one-line error saying what to do.
 
-def app_context(args: argparse.Namespace) -> AppContext:
-    """The target and the stack on it, or a one-line error saying what to do."""
+    ``sandbox_only``: (what, why) for a command that needs a LocalStack; on AWS it is refused
+    before anything is read there."""
     target = target_of(args)
+    if sandbox_only is not None and target.endpoint is None:
+        what, why = sandbox_only
+        raise CliError(f"{what} is sandbox-only: {why}")
     stack = getattr(args, "stack_name", None) or DEFAULT_STACK
     if target.endpoint is not None and not answers(target.endpoint):
         raise CliError(f"nothing answers at {target.endpoint}: start the sandbox with ./scripts/up")
     stage = getattr(args, "stage", None)
-    return AppContext(target=target, outputs=stack_outputs(target, stack, stage))
+    try:
+        outputs = stack_outputs(target, stack, stage)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+        raise CliError(
+            friendly_message(error, target.unreachable_message()) or str(error)
+        ) from None
+    return AppContext(target=target, outputs=outputs)

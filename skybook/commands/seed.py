@@ -31,10 +31,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
-    ctx = app_context(args)
-    endpoint = ctx.sandbox_only(
-        "reset", "it deletes every booking; on AWS, delete the stack with 'skybook destroy --aws'"
-    )
+    why = "it deletes every booking; on AWS, delete the stack with 'skybook destroy --aws'"
+    ctx = app_context(args, sandbox_only=("reset", why))
+    endpoint = str(ctx.endpoint)
     progress(f"deleting every item of {ctx.outputs['tableName']} ...")
     deleted = ctx.view.clear_table()
     progress("clearing the captured mail ...")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import http.server
+import os
 import socketserver
 import threading
 from pathlib import Path
 
 import pytest
 
-from bootstrap import Target
 from sandbox.runner import free_port
 from skybook.cli import build_parser, main
 from skybook.commands import context, stack
@@ -53,13 +53,41 @@ def test_endpoint_and_aws_together_are_refused(capsys: pytest.CaptureFixture[str
     assert "pick one" in one_line_error(capsys)
 
 
-@pytest.mark.parametrize("what", ["the inbox", "reset"])
-def test_sandbox_only_commands_say_so_on_aws(what: str) -> None:
-    on_aws = context.AppContext(target=Target(region="eu-west-1"), outputs={"stack": "s"})
-    with pytest.raises(CliError, match=f"^{what} is sandbox-only: because"):
-        on_aws.sandbox_only(what, "because")
-    on_localstack = context.AppContext(target=Target.local("http://127.0.0.1:9"), outputs={})
-    assert on_localstack.sandbox_only(what, "because") == "http://127.0.0.1:9"
+@pytest.mark.parametrize(("command", "what"), [("inbox", "the inbox"), ("reset", "reset")])
+def test_sandbox_only_commands_refuse_aws_before_calling_it(
+    command: str, what: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No credentials, no network: the refusal comes before anything is read on AWS."""
+    assert main([command, "--aws", "--region", "eu-west-1"]) == 1
+    assert one_line_error(capsys).startswith(f"skybook: {what} is sandbox-only: ")
+
+
+def test_an_unreachable_aws_is_named_as_aws(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # nobody there
+    assert main(["flights", "--aws", "--region", "eu-west-1"]) == 1
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    assert one_line_error(capsys) == (
+        f"skybook: cannot reach {endpoint} (AWS_ENDPOINT_URL): unset it to reach AWS"
+    )
+
+
+def test_a_closed_pipe_is_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``skybook flights | head -1``: the reader went away; exit quietly."""
+
+    def closed(args: object) -> int:
+        raise BrokenPipeError
+
+    monkeypatch.setattr("skybook.commands.browse.cmd_flights", closed)
+    saved = os.dup(1)
+    try:
+        assert main(["flights"]) == 0
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def test_endpoint_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
