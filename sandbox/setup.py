@@ -185,6 +185,22 @@ def find_interpreter(version: str) -> Path | None:
     return None
 
 
+def installed_localstack_python(paths: Paths) -> Path | None:
+    """The interpreter LocalStack's environment was built on, if it still runs: a later setup
+    keeps it even where the search would not find it again (another shell's PATH, or
+    PYENV_ROOT unset), instead of failing or rebuilding."""
+    try:
+        config = (paths.localstack_venv / "pyvenv.cfg").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^executable\s*=\s*(.+)$", config, re.M)
+    if match is None:
+        return None
+    executable = Path(match.group(1).strip())
+    version = python_version(executable) if executable.exists() else None
+    return executable.resolve() if version is not None and version >= (3, 12) else None
+
+
 def find_localstack_python() -> Path:
     for version in ("3.13", "3.12"):
         exe = find_interpreter(version)
@@ -203,7 +219,8 @@ def java_home() -> Path:
     if not java:
         raise SetupError(
             f"Java >= {MIN_JAVA} is needed for DynamoDB Local and none is on PATH: "
-            "install it, e.g. `apt-get install openjdk-17-jre-headless`."
+            "install a JDK (setup also compiles with javac), e.g. "
+            "`apt-get install openjdk-17-jdk-headless`."
         )
     out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
     match = re.search(r'version "(\d+)', out.stderr + out.stdout)
@@ -211,13 +228,13 @@ def java_home() -> Path:
     if major < MIN_JAVA:
         raise SetupError(
             f"Java >= {MIN_JAVA} is needed for DynamoDB Local, found {major or 'unknown'} "
-            f"at {java}: install a newer one, e.g. `apt-get install openjdk-17-jre-headless`."
+            f"at {java}: install a newer JDK, e.g. `apt-get install openjdk-17-jdk-headless`."
         )
     return Path(java).resolve().parent.parent
 
 
 def install_localstack(paths: Paths) -> None:
-    python = find_localstack_python()
+    python = installed_localstack_python(paths) or find_localstack_python()
     key = digest(CONSTRAINTS, str(python), LOCALSTACK_VERSION)
 
     def step() -> None:

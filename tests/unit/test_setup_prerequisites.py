@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def test_no_java(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with pytest.raises(setup.SetupError) as error:
         setup.java_home()
     assert "Java >= 17 is needed" in str(error.value)
-    assert "apt-get install openjdk-17-jre-headless" in str(error.value)
+    assert "apt-get install openjdk-17-jdk-headless" in str(error.value)
     assert "\n" not in str(error.value)
 
 
@@ -119,3 +120,20 @@ def test_a_lambda_runtime_can_be_listed_explicitly(
     right = fake_python(tmp_path / "b" / "python", 3, 14)
     monkeypatch.setenv(setup.LAMBDA_PYTHONS_ENV, f"{wrong}:{right}")
     assert setup.find_interpreter("3.14") == right.resolve()  # probed: the 3.12 one is skipped
+
+
+def test_a_later_setup_keeps_the_interpreter_localstack_was_installed_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Another shell (no pyenv on PATH, PYENV_ROOT unset) must neither fail nor rebuild."""
+    from sandbox.paths import Paths
+
+    paths = Paths(tmp_path / "home")
+    python = Path(os.path.realpath(sys.executable))
+    paths.localstack_venv.mkdir(parents=True)
+    (paths.localstack_venv / "pyvenv.cfg").write_text(f"home = x\nexecutable = {python}\n")
+    monkeypatch.setattr(setup, "python_version", lambda exe: (3, 13))
+    assert setup.installed_localstack_python(paths) == python.resolve()
+    monkeypatch.setattr(setup, "python_version", lambda exe: (3, 11))  # too old: search again
+    assert setup.installed_localstack_python(paths) is None
+    assert setup.installed_localstack_python(Paths(tmp_path / "none")) is None
