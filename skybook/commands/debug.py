@@ -63,15 +63,16 @@ def disable(sandbox: Sandbox, name: str | None) -> list[str]:
 
 
 def cmd_debug(args: argparse.Namespace) -> int:
+    if not args.off and not args.function:  # bad usage: exit 2, before anything is asked
+        args.usage_error("say which function to debug, e.g. `skybook debug registerBooking`")
     sandbox = running_sandbox()
     outputs = app_context(args).outputs
-    name = deployed_name(outputs, args.function) if args.function else None
     if args.off:
+        name = deployed_name(outputs, args.function) if args.function else None
         ended = disable(sandbox, name)
         print(f"debugging off for {', '.join(ended)}" if ended else "no function was debugged")
         return 0
-    if name is None:
-        raise CliError("say which function to debug, e.g. `skybook debug registerBooking`")
+    name = deployed_name(outputs, args.function)
     enable(sandbox, name, args.port)
     print_attach_hint(name, args.port)
     return 0
@@ -90,7 +91,11 @@ def print_attach_hint(name: str, port: int) -> None:
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
-        "debug", help="start a function's next environment under debugpy, for an IDE"
+        "debug",
+        help="start a function's next environment under debugpy, for an IDE",
+        description="The function's idle environments stop; the next one starts under "
+        "debugpy on 127.0.0.1:PORT and waits for an IDE to attach (docs/debugging.md). "
+        "Needs a running embedded sandbox.",
     )
     parser.add_argument("function", nargs="?", help="e.g. registerBooking (or its deployed name)")
     parser.add_argument(
@@ -100,4 +105,4 @@ def register(sub: Any) -> None:
         "--off", action="store_true", help="stop debugging FUNCTION (default: every function)"
     )
     parser.add_argument("--stack-name", metavar="NAME", default="skybook")
-    parser.set_defaults(func=cmd_debug)
+    parser.set_defaults(func=cmd_debug, usage_error=parser.error)
