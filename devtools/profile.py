@@ -98,49 +98,32 @@ def sampling(meter: ProcessMeter, every_s: float = 0.25) -> Iterator[None]:
 
 @contextlib.contextmanager
 def py_spy(pid: int, out: Path, rate: int) -> Iterator[None]:
-    """py-spy records ``pid`` while the block runs: ``out``.svg and ``out``.speedscope.json.
-    Non-blocking sampling: it never pauses LocalStack, so it does not change what it measures."""
+    """py-spy records ``pid`` while the block runs, into ``out``.speedscope.json (open it on
+    speedscope.app, or summarise it with ``--top``).
+
+    Only stacks holding the GIL (``--gil``): LocalStack is one process, so the GIL is its one
+    core, and a thread waiting for it costs nothing. py-spy pauses LocalStack for each sample
+    (``--nonblocking`` dropped most: stacks read while they change are discarded)."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
-        raise SystemExit(
-            "profile: py-spy is missing: run ./scripts/setup (it installs the dev tools)"
-        )
-    procs = [
-        subprocess.Popen(
-            [
-                spy,
-                "record",
-                "--pid",
-                str(pid),
-                "--rate",
-                str(rate),
-                "--nonblocking",
-                "--format",
-                fmt,
-                "--output",
-                str(out.with_suffix(suffix)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for fmt, suffix in (("flamegraph", ".svg"), ("speedscope", ".speedscope.json"))
-    ]
+        raise SystemExit("profile: py-spy is missing: run ./scripts/setup (installs dev tools)")
+    target = out.with_suffix(".speedscope.json")
+    command = [spy, "record", "--pid", str(pid), "--rate", str(rate), "--gil"]
+    command += ["--format", "speedscope", "--output", str(target)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         yield
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGINT)
-        for proc in procs:
-            try:
-                _out, err = proc.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                err = proc.communicate()[1]
-            if proc.returncode not in (0, -signal.SIGINT):
-                print(
-                    f"profile: py-spy ended with {proc.returncode}: {err[-500:]}", file=sys.stderr
-                )
+        proc.send_signal(signal.SIGINT)
+        try:
+            said, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            said, _ = proc.communicate()
+        if not target.exists():
+            print(
+                f"profile: py-spy wrote nothing ({proc.returncode}): {said[-500:]}", file=sys.stderr
+            )
 
 
 def count_requests(log_text: str) -> Counter[str]:
@@ -176,7 +159,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         run_load(app, requests=WARM_UP_REQUESTS, concurrency=args.concurrency)
         meter = ProcessMeter(box, pid)
         log_start = box.log_file.stat().st_size
-        with sampling(meter), py_spy(pid, out / args.name, args.rate):
+        spy = py_spy(pid, out / args.name, args.rate) if args.rate else contextlib.nullcontext()
+        with sampling(meter), spy:
             report = run_load(
                 app, requests=args.requests, concurrency=args.concurrency, watch={"localstack": pid}
             )
@@ -200,7 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.count
             else None,
             "memory": memory.after_burst(box.pids, pid),
-            "flameGraph": str(out / f"{args.name}.svg"),
+            "flameGraph": str(out / f"{args.name}.speedscope.json") if args.rate else None,
         }
         (out / f"{args.name}.json").write_text(json.dumps(result, indent=1))
         return result
@@ -212,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-c", "--concurrency", type=int, default=20)
     parser.add_argument("--out", default=".skybook/profiles", help="folder for svg and json")
     parser.add_argument("--name", default="profile", help="file names in --out")
-    parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
+    parser.add_argument(
+        "--rate", type=int, default=100, help="py-spy samples per second (0: no py-spy)"
+    )
     parser.add_argument(
         "--count",
         action="store_true",

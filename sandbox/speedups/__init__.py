@@ -15,6 +15,7 @@ from __future__ import annotations
 
 SWITCH_ENV = "SKYBOOK_SPEEDUPS"
 SPEEDUPS = (
+    "http_server",
     "dynamodb_proxy",
     "moto_dispatch",
     "fast_uuid",
