@@ -27,6 +27,7 @@ from typing import Any
 
 import psutil
 
+from devtools import flamegraph
 from sandbox import memory
 from sandbox.runner import Sandbox, temporary_sandbox
 from skybook.app import deploy_app
@@ -141,6 +142,25 @@ def per_booking(counts: Counter[str], bookings: int) -> dict[str, float]:
     return {k: round(v / bookings, 2) for k, v in counts.most_common() if v / bookings >= 0.01}
 
 
+def flame_graph(recording: Path, svg: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """The recording as an svg flame graph, and the frames that held the GIL most."""
+    root, own, inclusive = flamegraph.load(recording)
+    load = result["load"]
+    title = (
+        f"LocalStack, stacks holding the GIL: {result['requests']} bookings at concurrency "
+        f"{result['concurrency']}, {load['throughput']['completedBookingsPerS']} bookings/s, "
+        f"env {result['env'] or 'default'}"
+    )
+    svg.write_text(flamegraph.render_svg(root, title))
+    return {
+        "speedscope": str(recording),
+        "svg": str(svg),
+        "sampledSeconds": round(root.weight, 1),
+        "topSelf": flamegraph.top(own, root.weight),
+        "topInclusive": flamegraph.top(inclusive, root.weight, 40),
+    }
+
+
 def summary(report: dict[str, Any]) -> dict[str, Any]:
     keys = ("ok", "throughput", "apiLatencyMs", "bookingToEmailMs", "errors", "cpu")
     return {k: report[k] for k in keys if k in report}
@@ -184,8 +204,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.count
             else None,
             "memory": memory.after_burst(box.pids, pid),
-            "flameGraph": str(out / f"{args.name}.speedscope.json") if args.rate else None,
         }
+        recording = out / f"{args.name}.speedscope.json"
+        if args.rate and recording.exists():
+            result["gil"] = flame_graph(recording, out / f"{args.name}.svg", result)
         (out / f"{args.name}.json").write_text(json.dumps(result, indent=1))
         return result
 

@@ -4,14 +4,18 @@ LocalStack is covered by the sandbox and e2e suites, which run with every speedu
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import time
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
+from xml.etree import ElementTree
 
 import pytest
 
+from devtools import flamegraph
 from devtools.profile import count_requests, per_booking
 from sandbox.lambda_executor import environment_bound
 from sandbox.speedups import SPEEDUPS, chosen, fast_uuid, keepalive_timers, lambda_logs
@@ -110,3 +114,35 @@ def test_request_count_reads_localstacks_trace_log() -> None:
         "internal lambda.Invoke": 0.5,
         "external POST /_aws/execute-api/<api>/prod/book-flight": 0.5,
     }
+
+
+def test_flame_graph_from_a_speedscope_recording(tmp_path: Path) -> None:
+    recording = tmp_path / "r.speedscope.json"
+    site = "/x/lib/python3.13/site-packages/"
+    recording.write_text(
+        json.dumps(
+            {
+                "shared": {
+                    "frames": [
+                        {"name": "main", "file": f"{site}localstack/runtime/main.py"},
+                        {"name": "parse", "file": f"{site}werkzeug/http.py"},
+                        {"name": "wait", "file": "/x/lib/python3.13/threading.py"},
+                    ]
+                },
+                "profiles": [
+                    {"samples": [[0, 1], [0, 1], [0]], "weights": [0.5, 0.25, 0.25]},
+                    {"samples": [[2]], "weights": [1.0]},
+                ],
+            }
+        )
+    )
+    root, own, inclusive = flamegraph.load(recording)
+    assert root.weight == 2.0
+    assert flamegraph.top(own, root.weight, 2) == [
+        {"frame": "wait (threading.py)", "percent": 50.0},
+        {"frame": "parse (werkzeug/http.py)", "percent": 37.5},
+    ]
+    assert inclusive["main (localstack/runtime/main.py)"] == 1.0
+    svg = ElementTree.fromstring(flamegraph.render_svg(root, "a <title>"))
+    titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
+    assert "parse (werkzeug/http.py) (37.5%)" in titles
