@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import shutil
 import signal
@@ -44,8 +45,9 @@ _REQUEST_LINE = re.compile(
 
 
 class ProcessMeter:
-    """CPU seconds and resident memory of a sandbox's processes, by kind. Function processes
-    come and go during a run: they are sampled until the end, their last sample counts."""
+    """CPU seconds of a sandbox's processes by kind, and of this process (the load driver:
+    it shares the machine). Function processes come and go during a run: they are sampled
+    until the end, their last sample counts."""
 
     def __init__(self, box: Sandbox, localstack_pid: int) -> None:
         self.box = box
@@ -55,14 +57,16 @@ class ProcessMeter:
 
     def sample(self) -> None:
         seen = {}
-        for pid in self.box.pids():
+        for pid in [*self.box.pids(), os.getpid()]:
             with contextlib.suppress(psutil.Error):
                 proc = psutil.Process(pid)
                 times = proc.cpu_times()
-                seen[pid] = (
-                    memory.process_kind(proc, self.localstack_pid),
-                    times.user + times.system,
+                kind = (
+                    "load-driver"
+                    if pid == os.getpid()
+                    else memory.process_kind(proc, self.localstack_pid)
                 )
+                seen[pid] = (kind, times.user + times.system)
         for pid, (kind, cpu) in seen.items():
             self.first.setdefault(pid, (kind, cpu))
             self.last[pid] = cpu
