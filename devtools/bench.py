@@ -24,10 +24,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from bootstrap import Target
 from sandbox import devmode
+from sandbox.memory import rss_mib
 from sandbox.runner import Sandbox, temporary_sandbox
 from skybook import sesmail
 from skybook.app import deploy_app
@@ -152,17 +151,6 @@ def timed_invoke(lam: Any, name: str) -> float:
     return elapsed
 
 
-def rss_mb(pids: list[int]) -> float:
-    """Resident memory of these processes together (those already gone count nothing)."""
-    total = 0
-    for pid in pids:
-        try:
-            total += psutil.Process(pid).memory_info().rss
-        except psutil.Error:
-            continue
-    return round(total / 2**20, 1)
-
-
 def bench_app(endpoint: str, bookings: int) -> dict[str, Any]:
     """Deploy twice (the second is a no-op), then book one at a time and time each email."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -209,7 +197,7 @@ def run(
     started = time.perf_counter()
     with temporary_sandbox("bench", prewarm_dynamodb=False) as sandbox:
         result: dict[str, Any] = {"start_to_ready_s": round(time.perf_counter() - started, 2)}
-        idle_memory = rss_mb(sandbox.pids())
+        idle_memory = rss_mib(sandbox.pids())
         ddb = client(sandbox.endpoint, "dynamodb")
         started = time.perf_counter()
         ddb.list_tables()
@@ -242,7 +230,7 @@ def run(
         pids = sandbox.pids()
         result["memory_mb"] = {
             "idle_after_start": idle_memory,
-            "after_benchmark": rss_mb(pids),
+            "after_benchmark": rss_mib(pids),
             "processes": len(pids),
         }
         result["targets"] = {

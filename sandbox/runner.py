@@ -476,6 +476,11 @@ class Sandbox:
                 "DISABLE_EVENTS": "1",
                 "SERVICES": ",".join(s.services),
                 "LAMBDA_RUNTIME_EXECUTOR": "process",
+                # LocalStack's own calls between services (EventBridge invoking a function,
+                # Lambda and EventBridge writing CloudWatch Logs) go straight into its handler
+                # chain instead of over HTTP to itself: the same handlers, a third less CPU
+                # per internal call (docs/performance.md).
+                "IN_MEMORY_CLIENT": "1",
                 "SKYBOOK_LAMBDA_INTERPRETERS": p.interpreters_file.read_text(),
                 "SKYBOOK_LAMBDA_SITE": str(p.lambda_site),
                 "SKYBOOK_LAMBDA_LOG_DIR": str(self.lambda_log_dir),

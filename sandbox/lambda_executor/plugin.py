@@ -14,9 +14,11 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 
     def load(self, *args: Any, **kwargs: Any) -> type:
         # Imported lazily: plugin discovery must stay cheap and must not pull in the executor.
-        from sandbox.lambda_executor import poller_fix
+        from sandbox.lambda_executor import environment_bound, poller_fix
         from sandbox.lambda_executor.executor import ProcessRuntimeExecutor
 
-        # Loaded before any function version is active, so before any async-event poller.
+        # Loaded before any function version is active, so before any async-event poller
+        # and any environment.
         poller_fix.install()
+        environment_bound.install()
         return ProcessRuntimeExecutor

@@ -73,6 +73,48 @@ class _Spawner:
 _SPAWNER = _Spawner()
 
 
+class _MemoryWatchdog:
+    """Samples the resident memory of every process whose reply is awaited, every
+    MEMORY_SAMPLE_S, and kills one that passed its limit (AWS's cgroup kills at once; we are
+    up to 20 ms late).
+
+    One thread for all processes instead of each waiting invocation waking up every 20 ms:
+    every such wake-up is a LocalStack thread wanting its GIL, which the busy gateway pays for.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watched: set[FunctionProcess] = set()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, proc: FunctionProcess) -> None:
+        with self._cond:
+            self._watched.add(proc)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="skybook-lambda-memory", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def unwatch(self, proc: FunctionProcess) -> None:
+        with self._cond:
+            self._watched.discard(proc)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._watched:
+                    self._cond.wait()
+                procs = list(self._watched)
+            for proc in procs:
+                proc.check_memory()
+            time.sleep(MEMORY_SAMPLE_S)
+
+
+_WATCHDOG = _MemoryWatchdog()
+
+
 class _LogPipe:
     """Reads the function's fd 1/2 in a thread; hands out the output up to each LOG_MARKER."""
 
@@ -156,13 +198,22 @@ class FunctionProcess:
         self.pid = self.popen.pid
         self._in = ctl_in_w
         self._out = ctl_out_r
+        # The watchdog's kill wakes the waiting recv through this pipe, even when something
+        # outside the process group still holds the control pipe open.
+        self._wake_r, self._wake_w = os.pipe()
         self._poll = select.poll()
         self._poll.register(self._out, select.POLLIN)
+        self._poll.register(self._wake_r, select.POLLIN)
         self.logs = _LogPipe(log_r)
         self.started = time.perf_counter()
         self.last_maxrss_kb = 0
         self.memory_limit_kb = memory_limit_mb * 1024 if memory_limit_mb else None
         self.out_of_memory = False
+        self._watch_lock = threading.Lock()
+        self._watched = False  # the watchdog may kill it: set only while a reply is awaited
+        self._statm: int | None = None  # /proc/<pid>/statm, kept open: cheap to re-read
+        with contextlib.suppress(OSError):
+            self._statm = os.open(f"/proc/{self.pid}/statm", os.O_RDONLY | os.O_CLOEXEC)
         self._closed = False
         # A child that died at once shows as ProcessGone on the first recv, which the
         # executor turns into Runtime.ExitError with the child's output.
@@ -180,9 +231,21 @@ class FunctionProcess:
             raise ProcessGone(str(e)) from e
 
     def recv(self, deadline: float | None) -> dict[str, Any]:
-        """Next reply; TimeoutError once ``deadline`` (time.monotonic()) passes."""
-        header = self._read_exact(_HEADER.size, deadline)
-        message: dict[str, Any] = json.loads(self._read_exact(_HEADER.unpack(header)[0], deadline))
+        """Next reply; TimeoutError once ``deadline`` (time.monotonic()) passes, OutOfMemory
+        when the watchdog killed the process meanwhile."""
+        if self.memory_limit_kb is not None:
+            with self._watch_lock:
+                self._watched = True
+            _WATCHDOG.watch(self)
+        try:
+            header = self._read_exact(_HEADER.size, deadline)
+            body = self._read_exact(_HEADER.unpack(header)[0], deadline)
+        finally:
+            if self.memory_limit_kb is not None:
+                _WATCHDOG.unwatch(self)
+                with self._watch_lock:
+                    self._watched = False
+        message: dict[str, Any] = json.loads(body)
         if "maxrss_kb" in message:
             self.last_maxrss_kb = message["maxrss_kb"]
         return message
@@ -196,33 +259,48 @@ class FunctionProcess:
             except OSError as e:
                 raise ProcessGone(str(e)) from e
             if not chunk:
+                self._raise_if_out_of_memory()
                 raise ProcessGone("control pipe closed")
             chunks.append(chunk)
             n -= len(chunk)
         return b"".join(chunks)
 
     def _wait_readable(self, deadline: float | None) -> None:
-        """Until the control pipe has data; TimeoutError at ``deadline``; the memory watchdog
-        samples the RSS in between (AWS's cgroup limit kills at once; we are 20 ms late)."""
+        """Until the control pipe has data; TimeoutError at ``deadline``; OutOfMemory as soon
+        as the watchdog killed the process."""
         while True:
+            self._raise_if_out_of_memory()
             wait_s = None if deadline is None else deadline - time.monotonic()
             if wait_s is not None and wait_s <= 0:
                 raise TimeoutError
-            if self.memory_limit_kb is not None:
-                wait_s = MEMORY_SAMPLE_S if wait_s is None else min(wait_s, MEMORY_SAMPLE_S)
             timeout_ms = -1 if wait_s is None else max(1, int(wait_s * 1000))
-            if self._poll.poll(timeout_ms):
+            ready = dict(self._poll.poll(timeout_ms))
+            if self._out in ready:
                 return
-            if self.memory_limit_kb is not None and self.rss_kb() > self.memory_limit_kb:
-                self.out_of_memory = True
-                self.last_maxrss_kb = self.memory_limit_kb
-                self.kill()
-                raise OutOfMemory(f"resident memory passed {self.memory_limit_kb // 1024} MB")
+
+    def _raise_if_out_of_memory(self) -> None:
+        if self.out_of_memory:
+            raise OutOfMemory(f"resident memory passed {(self.memory_limit_kb or 0) // 1024} MB")
+
+    def check_memory(self) -> None:
+        """The watchdog's sample: kill the process group once the RSS passes the limit."""
+        with self._watch_lock:
+            if not self._watched or self.memory_limit_kb is None or self.out_of_memory:
+                return
+            if self.rss_kb() <= self.memory_limit_kb:
+                return
+            self.out_of_memory = True
+            self.last_maxrss_kb = self.memory_limit_kb
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)  # reaped by the waiting invocation
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"!")
 
     def rss_kb(self) -> int:
+        if self._statm is None:
+            return 0
         try:
-            with open(f"/proc/{self.pid}/statm", "rb") as f:
-                return int(f.read().split()[1]) * _PAGE_KB
+            return int(os.pread(self._statm, 64, 0).split()[1]) * _PAGE_KB
         except (OSError, IndexError, ValueError):
             return 0
 
@@ -239,6 +317,8 @@ class FunctionProcess:
 
     def kill(self) -> None:
         """Kill the process group (the function's children too) and reap the process."""
+        with self._watch_lock:
+            self._watched = False  # the watchdog must not signal a pid we are about to free
         if self.popen.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
@@ -253,11 +333,14 @@ class FunctionProcess:
         return code
 
     def _close(self) -> None:
+        with self._watch_lock:
+            self._watched = False
         if not self._closed:
             self._closed = True
-            for fd in (self._in, self._out):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            for fd in (self._in, self._out, self._wake_r, self._wake_w, self._statm):
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
 
     def exit_description(self) -> str:
         """The process's end as Go's os.ProcessState prints it (what AWS's messages contain)."""

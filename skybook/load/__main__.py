@@ -11,6 +11,7 @@ from typing import Any
 
 import skybook.load
 from bootstrap import Target, stack_outputs
+from sandbox import memory
 from skybook.appdata import AppView
 from skybook.commands import context
 from skybook.errors import USER_ERRORS
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             with own_sandbox(progress) as (app, box):
                 pid = box.process.pid if box.process else None
                 report = run_load(app, **options, watch={"localstack": pid} if pid else None)
+                progress("measuring the sandbox's memory (until surplus environments stop)")
+                report["memory"] = memory.after_burst(box.pids, pid)
                 box.keep_folder = not report["ok"]
     except USER_ERRORS as error:
         print(f"load: {error}", file=sys.stderr)

@@ -1,0 +1,47 @@
+"""EventBridge delivers an event to its rules' targets on a few long-lived threads.
+
+LocalStack's ``PutEvents`` answers at once and matches the rules and calls the targets in the
+background, on a new thread per call (``start_worker_thread``; LocalStack's own TODO there
+says to use a worker pool). Two such threads per booking, each started and ended, and each
+start a GIL hand-off for the thread that waits for it. This module gives the events provider
+a ``start_worker_thread`` that runs the same function with the same arguments on a shared
+pool of WORKERS threads instead. What is delivered, in which order per rule, and the return
+of ``PutEvents`` stay as they were (LocalStack ignores the thread it got back).
+
+There is no seam for this; the events provider's module-level name is replaced, so nothing
+else of LocalStack is affected. Installed once at LocalStack's start by
+:mod:`sandbox.speedups.hooks`.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+WORKERS = 8
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    from localstack.services.events import provider
+
+    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="events-process-rules")
+
+    def run(method: Any, params: Any) -> None:
+        try:
+            method(params)
+        except Exception:
+            LOG.exception("Delivering an event to its rules' targets failed")
+
+    def start_worker_thread(method: Any, params: Any = None, name: str | None = None) -> None:
+        pool.submit(run, method, params)
+
+    provider.start_worker_thread = start_worker_thread
+    _installed = True

@@ -1,0 +1,23 @@
+"""Installs the speedups when LocalStack starts (entry point ``localstack.hooks.on_infra_start``
+in pyproject.toml); imported only inside LocalStack's own environment."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+from localstack.runtime import hooks
+
+from sandbox.speedups import SPEEDUPS, SWITCH_ENV, chosen
+
+LOG = logging.getLogger(__name__)
+
+
+@hooks.on_infra_start()
+def install_speedups() -> None:
+    names = chosen(os.environ.get(SWITCH_ENV, ""))
+    for name in names:
+        importlib.import_module(f"sandbox.speedups.{name}").install()
+    if len(names) < len(SPEEDUPS):
+        LOG.info("skybook speedups: %s", ", ".join(names) or "none")

@@ -1,0 +1,128 @@
+"""Lambda's CloudWatch Logs delivery batches what arrives within FLUSH_S into one call per stream.
+
+LocalStack ships each invocation's output with its own ``PutLogEvents`` call, from one
+``LogHandler`` thread per function version: under load that thread took about an eighth of
+LocalStack's CPU (perf, docs/performance.md), a third of a booking's internal requests. This
+module patches ``LogHandler.add_logs`` to stamp each invocation's output with the time it was
+handed over, and ``LogHandler.run_log_loop`` to take every item that arrives within FLUSH_S
+of the first, and to put them with one ``PutLogEvents`` per log stream (in order, each line with
+its own invocation's time; LocalStack stamped all lines of an invocation with the time of the
+call). Logs reach CloudWatch Logs at most FLUSH_S later than before; AWS itself delivers them
+with a delay of seconds. The rest is LocalStack's loop as it is: the client (the function's
+role), creating a missing group and stream, logging errors, stopping on its shutdown pill.
+
+There is no seam for log delivery (``LambdaVersionManager`` creates its ``LogHandler``
+directly); installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+FLUSH_S = 0.2  # how long the first item waits for others
+MAX_ITEMS = 100  # invocations per round
+MAX_EVENTS = 5000  # log events per PutLogEvents (AWS allows 10,000 and 1 MB)
+
+_installed = False
+
+
+@dataclass(frozen=True)
+class _Stamped:
+    """An invocation's output with the time (ms) it was handed to the log handler."""
+
+    item: Any  # localstack's LogItem
+    timestamp: int
+
+
+def _events(batch: Iterable[_Stamped]) -> list[dict[str, Any]]:
+    """LocalStack's split of each invocation's output into lines (empty lines dropped, as
+    CloudWatch refuses them), each line with its invocation's time."""
+    events = []
+    for stamped in batch:
+        for line in stamped.item.logs.split("\n"):
+            if line:
+                events.append({"timestamp": stamped.timestamp, "message": line + "\n"})
+    return events
+
+
+def _collect(
+    log_queue: queue.Queue[Any], first: Any, shutdown_pill: Any
+) -> tuple[list[_Stamped], bool]:
+    """The first item and those arriving within FLUSH_S; True if the shutdown pill came."""
+    batch = [first]
+    deadline = time.monotonic() + FLUSH_S
+    while len(batch) < MAX_ITEMS:
+        remaining = deadline - time.monotonic()
+        try:
+            item = log_queue.get(timeout=remaining) if remaining > 0 else log_queue.get_nowait()
+        except queue.Empty:
+            return batch, False
+        if item is shutdown_pill:
+            return batch, True
+        batch.append(item)
+    return batch, False
+
+
+def _put(logs_client: Any, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+    """LocalStack's put, creating a missing group and stream, in chunks CloudWatch accepts."""
+    for start in range(0, len(events), MAX_EVENTS):
+        chunk = events[start : start + MAX_EVENTS]
+        try:
+            logs_client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=chunk)
+        except logs_client.exceptions.ResourceNotFoundException:
+            with contextlib.suppress(logs_client.exceptions.ResourceAlreadyExistsException):
+                logs_client.create_log_group(logGroupName=group)
+            logs_client.create_log_stream(logGroupName=group, logStreamName=stream)
+            logs_client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=chunk)
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    from localstack.aws.connect import connect_to
+    from localstack.services.lambda_.invocation import logs
+    from localstack.utils.aws.client_types import ServicePrincipal
+
+    handler_cls = logs.LogHandler
+    original_add = handler_cls.add_logs
+
+    def add_logs(self: Any, log_item: Any) -> None:
+        original_add(self, _Stamped(log_item, int(time.time() * 1000)))
+
+    def run_log_loop(self: Any, *args: Any, **kwargs: Any) -> None:
+        logs_client = connect_to.with_assumed_role(
+            region_name=self.region,
+            role_arn=self.role_arn,
+            service_principal=ServicePrincipal.lambda_,
+        ).logs
+        while not self._shutdown_event.is_set():
+            first = self.log_queue.get()
+            if first is logs.QUEUE_SHUTDOWN:
+                return
+            batch, stop = _collect(self.log_queue, first, logs.QUEUE_SHUTDOWN)
+            streams: dict[tuple[str, str], list[_Stamped]] = {}
+            for stamped in batch:
+                key = (stamped.item.log_group, stamped.item.log_stream)
+                streams.setdefault(key, []).append(stamped)
+            for (group, stream), items in streams.items():
+                try:
+                    _put(logs_client, group, stream, _events(items))
+                except Exception as e:
+                    LOG.warning(
+                        "Error saving logs to group %s in region %s: %s", group, self.region, e
+                    )
+            if stop:
+                return
+
+    handler_cls.add_logs = add_logs
+    handler_cls.run_log_loop = run_log_loop
+    _installed = True

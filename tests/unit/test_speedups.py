@@ -1,0 +1,148 @@
+"""The parts of the LocalStack speedups and the profiler that need no LocalStack: switches,
+log batching, the shared keepalive timer, UUIDs, request counting. Their effect inside
+LocalStack is covered by the sandbox and e2e suites, which run with every speedup on."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+from xml.etree import ElementTree
+
+import pytest
+
+from devtools import flamegraph
+from devtools.profile import count_requests, per_booking
+from sandbox.lambda_executor import environment_bound
+from sandbox.speedups import SPEEDUPS, chosen, fast_uuid, keepalive_timers, lambda_logs
+
+
+def test_all_speedups_by_default_none_with_0_and_some_left_out_by_name() -> None:
+    assert chosen("") == list(SPEEDUPS)
+    assert chosen("0") == [] == chosen("off")
+    assert chosen("-fast_uuid, -lambda_logs") == [
+        s for s in SPEEDUPS if s not in ("fast_uuid", "lambda_logs")
+    ]
+
+
+def test_log_batch_takes_what_arrives_within_the_flush_window_and_stops_at_the_pill() -> None:
+    pill = object()
+    items: queue.Queue[object] = queue.Queue()
+    for i in range(3):
+        items.put(i)
+    batch, stop = lambda_logs._collect(items, "first", pill)
+    assert (batch, stop) == (["first", 0, 1, 2], False)
+
+    items.put(7)
+    items.put(pill)
+    items.put(8)
+    batch, stop = lambda_logs._collect(items, "first", pill)
+    assert (batch, stop) == (["first", 7], True)
+    assert items.get_nowait() == 8  # what came after the pill stays
+
+
+def test_log_events_keep_each_invocations_time_and_drop_empty_lines() -> None:
+    def stamped(text: str, at: int) -> lambda_logs._Stamped:
+        item = SimpleNamespace(logs=text, log_group="g", log_stream="s")
+        return lambda_logs._Stamped(item, at)
+
+    events = lambda_logs._events([stamped("a\n\nb", 1), stamped("c\n", 2)])
+    assert events == [
+        {"timestamp": 1, "message": "a\n"},
+        {"timestamp": 1, "message": "b\n"},
+        {"timestamp": 2, "message": "c\n"},
+    ]
+
+
+def test_shared_timer_fires_once_after_its_interval_and_never_when_cancelled() -> None:
+    fired: list[tuple[str, float]] = []
+    done = threading.Event()
+    started = time.monotonic()
+
+    def record(name: str) -> None:
+        fired.append((name, time.monotonic() - started))
+        done.set()
+
+    cancelled = keepalive_timers.SharedTimer(0.05, record, args=["cancelled"])
+    kept = keepalive_timers.SharedTimer(0.15, record, args=["kept"])
+    cancelled.start()
+    kept.start()
+    cancelled.cancel()
+    assert done.wait(5)
+    assert [name for name, _ in fired] == ["kept"]
+    assert fired[0][1] >= 0.15
+    kept.fire()  # a second fire does nothing
+    assert len(fired) == 1
+
+
+def test_fast_uuid4_gives_distinct_version_4_uuids() -> None:
+    ids = {fast_uuid.uuid4() for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert {u.version for u in ids} == {4}
+    assert {u.variant for u in ids} == {uuid.RFC_4122}
+
+
+def test_environment_bound_and_surplus_idle_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(environment_bound.LIMIT_ENV, raising=False)
+    assert environment_bound.limit() == environment_bound.DEFAULT_LIMIT
+    monkeypatch.setenv(environment_bound.LIMIT_ENV, "0")
+    assert environment_bound.limit() is None
+    monkeypatch.setenv(environment_bound.LIMIT_ENV, "five")
+    assert environment_bound.limit() == environment_bound.DEFAULT_LIMIT
+    monkeypatch.setenv(environment_bound.SURPLUS_IDLE_ENV, "2.5")
+    assert environment_bound.surplus_idle_s() == 2.5
+
+
+def test_request_count_reads_localstacks_trace_log() -> None:
+    log = (
+        "2026-12-01T17:09:54.324  INFO --- [cess-rules_0] l.request.internal.aws     : "
+        "AWS lambda.Invoke => 202; 000000000000/us-east-1; ...\n"
+        "2026-12-01T17:09:54.331  INFO --- [et.reactor-1] localstack.request.aws     : "
+        "AWS dynamodb.GetItem => 200; ...\n"
+        "2026-12-01T17:09:54.332  INFO --- [et.reactor-2] localstack.request.http    : "
+        "POST /_aws/execute-api/abc123/prod/book-flight => 200; ...\n"
+        "2026-12-01T17:09:54.333  INFO --- [et.reactor-1] localstack.request.aws     : "
+        "AWS dynamodb.GetItem => 200; ...\n"
+    )
+    counts = count_requests(log)
+    assert per_booking(counts, 2) == {
+        "external dynamodb.GetItem": 1.0,
+        "internal lambda.Invoke": 0.5,
+        "external POST /_aws/execute-api/<api>/prod/book-flight": 0.5,
+    }
+
+
+def test_flame_graph_from_a_speedscope_recording(tmp_path: Path) -> None:
+    recording = tmp_path / "r.speedscope.json"
+    site = "/x/lib/python3.13/site-packages/"
+    recording.write_text(
+        json.dumps(
+            {
+                "shared": {
+                    "frames": [
+                        {"name": "main", "file": f"{site}localstack/runtime/main.py"},
+                        {"name": "parse", "file": f"{site}werkzeug/http.py"},
+                        {"name": "wait", "file": "/x/lib/python3.13/threading.py"},
+                    ]
+                },
+                "profiles": [
+                    {"samples": [[0, 1], [0, 1], [0]], "weights": [0.5, 0.25, 0.25]},
+                    {"samples": [[2]], "weights": [1.0]},
+                ],
+            }
+        )
+    )
+    root, own, inclusive = flamegraph.load(recording)
+    assert root.weight == 2.0
+    assert flamegraph.top(own, root.weight, 2) == [
+        {"frame": "wait (threading.py)", "percent": 50.0},
+        {"frame": "parse (werkzeug/http.py)", "percent": 37.5},
+    ]
+    assert inclusive["main (localstack/runtime/main.py)"] == 1.0
+    svg = ElementTree.fromstring(flamegraph.render_svg(root, "a <title>"))
+    titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
+    assert "parse (werkzeug/http.py) (37.5%)" in titles
