@@ -21,9 +21,12 @@ from skybook.load.target import LoadError, aim, require_loopback
 
 
 @contextlib.contextmanager
-def own_sandbox(progress: Any) -> Iterator[tuple[AppView, Any]]:
+def own_sandbox(progress: Any, *, event_log: bool = True) -> Iterator[tuple[AppView, Any]]:
     """A fresh sandbox on a free port with the app deployed; stopped after, and its folder
-    removed unless the block failed or set ``keep_folder`` (its logs explain a failed run)."""
+    removed unless the block failed or set ``keep_folder`` (its logs explain a failed run).
+
+    ``event_log=False`` deploys without the sandbox's all-events log rule (what ``skybook
+    events`` reads): cheaper, less to see; only ever asked for explicitly."""
     from sandbox.runner import temporary_sandbox
     from skybook.app import AppError, deploy_app
 
@@ -31,7 +34,11 @@ def own_sandbox(progress: Any) -> Iterator[tuple[AppView, Any]]:
         progress(f"started a sandbox at {box.endpoint}")
         try:
             outputs = deploy_app(
-                box.endpoint, outputs_file=box.dir / "outputs.json", seed=False, quiet=True
+                box.endpoint,
+                outputs_file=box.dir / "outputs.json",
+                seed=False,
+                quiet=True,
+                event_log=event_log,
             )
         except AppError as error:
             raise LoadError(f"deploying the app failed: {error}") from error
@@ -56,7 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="random seed (plan of flights and requests)")
     parser.add_argument("--endpoint", help="a running sandbox (default: start one)")
     parser.add_argument("--stack-name", default="skybook", help="the app's stack on that sandbox")
+    parser.add_argument(
+        "--without-event-log",
+        action="store_true",
+        help="deploy the load's own sandbox without the all-events log rule (`skybook events`"
+        " shows nothing then): less work per booking, less fidelity; see docs/performance.md",
+    )
     args = parser.parse_args(argv)
+    if args.without_event_log and args.endpoint:
+        parser.error("--without-event-log only applies to the load's own sandbox (no --endpoint)")
 
     def progress(message: str) -> None:
         print(f"load: {message}", file=sys.stderr, flush=True)
@@ -74,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.endpoint:
             report = run_load(running_app(args.endpoint, args.stack_name), **options)
         else:
-            with own_sandbox(progress) as (app, box):
+            with own_sandbox(progress, event_log=not args.without_event_log) as (app, box):
                 pid = box.process.pid if box.process else None
                 report = run_load(app, **options, watch={"localstack": pid} if pid else None)
+                report["parameters"]["eventLog"] = not args.without_event_log
                 progress("measuring the sandbox's memory (until surplus environments stop)")
                 report["memory"] = memory.after_burst(box.pids, pid)
                 box.keep_folder = not report["ok"]

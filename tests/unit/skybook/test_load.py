@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from skybook.load.__main__ import main as load_main
 from skybook.load.audit import audit
 from skybook.load.driver import Outcome
 from skybook.load.plan import BookingRequest, Flight
@@ -102,3 +103,12 @@ def test_only_an_app_on_loopback_with_its_api_on_loopback_is_aimed_at() -> None:
         aim("http://127.0.0.1:4566", {"bookFlightUrl": "https://x.execute-api.amazonaws.com/b"})
     with pytest.raises(LoadError):
         aim("http://10.0.0.5:4566", local)
+
+
+def test_without_event_log_is_refused_for_a_running_sandbox(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        load_main(["--without-event-log", "--endpoint", "http://127.0.0.1:4566"])
+    assert stopped.value.code == 2
+    assert "only applies to the load's own sandbox" in capsys.readouterr().err
