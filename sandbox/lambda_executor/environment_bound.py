@@ -31,6 +31,7 @@ its release; installed by the executor plugin (``install()`` is idempotent).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -47,8 +48,6 @@ WAIT_LIMIT_S = 10.0  # then start one more environment rather than wait on
 RECHECK_S = 0.5  # environments also go away without a release (stop, timeout)
 SURPLUS_IDLE_ENV = "SKYBOOK_LAMBDA_SURPLUS_IDLE_S"
 DEFAULT_SURPLUS_IDLE_S = 10.0
-
-_installed = False
 
 
 def limit() -> int | None:
@@ -186,10 +185,8 @@ class _Bound:
                 cond.notify()
 
 
+@functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from localstack.services.lambda_.invocation import assignment
     from localstack.services.lambda_.invocation.execution_environment import (
         InvalidStatusException,
@@ -232,4 +229,3 @@ def install() -> None:
             bound.released(version_manager_id)
 
     service_cls.get_environment = get_environment
-    _installed = True

@@ -33,7 +33,6 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
-_installed = False
 _current = threading.local()  # the Poller whose run() loop this thread is
 
 
@@ -100,10 +99,8 @@ class _RememberingClient:
         return response
 
 
+@functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from localstack.services.lambda_.invocation import event_manager
 
     poller_cls = event_manager.Poller
@@ -146,4 +143,3 @@ def install() -> None:
     poller_cls.stop = stop
     poller_cls.handle_message = handle_message
     event_manager.get_sqs_client = get_sqs_client
-    _installed = True

@@ -23,7 +23,6 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-_installed = False
 _HOP_BY_HOP = ("content-length", "transfer-encoding", "connection")
 
 
@@ -76,10 +75,8 @@ class DirectProxy:
         self._pool.close()
 
 
+@functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from localstack.services.dynamodb import server
 
     original = server.DynamodbServer.__init__
@@ -90,4 +87,3 @@ def install() -> None:
         self.proxy.proxy = DirectProxy(self.url)
 
     server.DynamodbServer.__init__ = __init__  # type: ignore[method-assign]
-    _installed = True

@@ -15,6 +15,7 @@ else of LocalStack is affected. Installed once at LocalStack's start by
 
 from __future__ import annotations
 
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,13 +24,9 @@ LOG = logging.getLogger(__name__)
 
 WORKERS = 8
 
-_installed = False
 
-
+@functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from localstack.services.events import provider
 
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="events-process-rules")
@@ -44,4 +41,3 @@ def install() -> None:
         pool.submit(run, method, params)
 
     provider.start_worker_thread = start_worker_thread
-    _installed = True

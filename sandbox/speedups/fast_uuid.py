@@ -15,10 +15,10 @@ Installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 
-_installed = False
 _RANDOM = random.Random()
 
 
@@ -26,9 +26,6 @@ def uuid4() -> uuid.UUID:
     return uuid.UUID(int=_RANDOM.getrandbits(128), version=4)
 
 
+@functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     uuid.uuid4 = uuid4
-    _installed = True

@@ -24,13 +24,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-_installed = False
 
-
+@functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from rolo.serving.twisted import TwistedGateway
 
     original = TwistedGateway.__init__
@@ -45,4 +41,3 @@ def install() -> None:
 
     TwistedGateway.__init__ = __init__  # type: ignore[method-assign]
     TwistedGateway.log = log  # type: ignore[method-assign]
-    _installed = True

@@ -15,14 +15,13 @@ else. Installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-
-_installed = False
 
 
 class _Scheduler:
@@ -98,11 +97,8 @@ class SharedTimer:
         ).start()
 
 
+@functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from localstack.services.lambda_.invocation import execution_environment
 
     execution_environment.Timer = SharedTimer  # type: ignore[misc,assignment]
-    _installed = True

@@ -18,6 +18,7 @@ directly); installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import time
@@ -30,8 +31,6 @@ LOG = logging.getLogger(__name__)
 FLUSH_S = 0.2  # how long the first item waits for others
 MAX_ITEMS = 100  # invocations per round
 MAX_EVENTS = 5000  # log events per PutLogEvents (AWS allows 10,000 and 1 MB)
-
-_installed = False
 
 
 @dataclass(frozen=True)
@@ -84,10 +83,8 @@ def _put(logs_client: Any, group: str, stream: str, events: list[dict[str, Any]]
             logs_client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=chunk)
 
 
+@functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from localstack.aws.connect import connect_to
     from localstack.services.lambda_.invocation import logs
     from localstack.utils.aws.client_types import ServicePrincipal
@@ -125,4 +122,3 @@ def install() -> None:
 
     handler_cls.add_logs = add_logs
     handler_cls.run_log_loop = run_log_loop
-    _installed = True

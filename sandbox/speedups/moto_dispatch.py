@@ -15,13 +15,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-_installed = False
 
-
+@functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from moto.core import responses
 
     original = responses.method_names_from_class
@@ -31,4 +27,3 @@ def install() -> None:
         return frozenset(original(clazz))
 
     responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
-    _installed = True
