@@ -237,6 +237,7 @@ def _cli(
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow
 def test_a_permanent_failure_is_kept_listed_and_redriven_once(
     faults: tuple[App, Path], sandbox: SandboxUnderTest, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -355,6 +356,7 @@ def test_an_undelivered_event_in_the_rule_dlq_is_listed_and_redriven(
     assert [e.id for e in _failed_for(app, booking_id)] == [foreign.id]  # kept, not lost
 
 
+@pytest.mark.slow
 def test_a_restarted_sandbox_starts_empty_and_up_brings_the_app_back(
     sandbox: SandboxUnderTest,
     tmp_path: Path,
