@@ -34,7 +34,7 @@ from bootstrap import Target, destroy
 from skybook import appdata, dlq
 from skybook.app import deploy_app, sandbox_settings
 from skybook.cli import main as skybook_main
-from tests.conftest import SandboxUnderTest
+from tests.conftest import QUICK_STOP, SandboxUnderTest
 from tests.e2e.conftest import App, unique_date, unique_email, wait_for
 
 pytestmark = pytest.mark.sandbox
@@ -410,7 +410,7 @@ def test_a_restarted_sandbox_starts_empty_and_up_brings_the_app_back(
         assert again.booking(first) is None and again.booking(second) is not None
         assert again.mail(before) == []  # the sent mail went with the rest
     finally:
-        box.stop(timeout=3.0)  # nothing to save: do not wait long for a graceful exit
+        box.stop(timeout=QUICK_STOP)
 
 
 def _book_on(app: App, flight_date: str, email: str) -> str:
