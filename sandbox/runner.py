@@ -523,9 +523,12 @@ def _make_removable(root: Path) -> None:
 
 
 @contextlib.contextmanager
-def temporary_sandbox(prefix: str, **settings: Any) -> Iterator[Sandbox]:
-    """A started sandbox on a free port, in folder ``<prefix>-<port>``; always stopped, and
-    its folder removed unless the block failed or set ``keep_folder`` (the logs say why)."""
+def temporary_sandbox(
+    prefix: str, stop_timeout: float = 15.0, **settings: Any
+) -> Iterator[Sandbox]:
+    """A started sandbox on a free port, in folder ``<prefix>-<port>``; always stopped (given
+    ``stop_timeout`` s to exit gracefully), and its folder removed unless the block failed or
+    set ``keep_folder`` (the logs say why)."""
     port = free_port()
     sandbox = Sandbox(SandboxSettings.from_env(name=f"{prefix}-{port}", port=port, **settings))
     sandbox.start()
@@ -534,7 +537,7 @@ def temporary_sandbox(prefix: str, **settings: Any) -> Iterator[Sandbox]:
         yield sandbox
         ok = True
     finally:
-        sandbox.stop()
+        sandbox.stop(timeout=stop_timeout)
         if ok and not sandbox.keep_folder:
             _make_removable(sandbox.dir)
             shutil.rmtree(sandbox.dir, ignore_errors=True)

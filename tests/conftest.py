@@ -6,6 +6,10 @@ The sandbox is, in order of preference:
   ``tests/docker_sandbox.py``: configured from docker-compose.yml, the same ready.d hook);
 - otherwise the embedded sandbox, started once per session on a free port (so it never
   collides with a running ``up``) and always stopped at the end, also on failure.
+
+The run itself: tests marked ``slow`` (mostly waiting: a schedule, a sandbox of their own, a
+load run, a browser) are left out unless ``--all`` or ``SKYBOOK_TEST_ALL=1`` is given (CI runs
+them); pytest's temporary files go to ``.skybook/pytest``, emptied at the start of each run.
 """
 
 from __future__ import annotations
@@ -22,6 +26,72 @@ import pytest
 from bootstrap import Target
 
 REGION = "us-east-1"
+# What a test sandbox gets to exit on SIGTERM before stop() kills what is left: it has nothing
+# to save, and LocalStack's graceful shutdown takes seconds (``down`` is tested on its own).
+QUICK_STOP = 1.0
+REPO = Path(__file__).resolve().parents[1]
+_SLOW_LEFT_OUT = pytest.StashKey[int]()
+
+
+# --- the run: slow tests, temporary files ----------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all",
+        action="store_true",
+        dest="run_all",
+        help="also run the tests marked slow (as CI does); or set SKYBOOK_TEST_ALL=1",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary files under the project, not /tmp/pytest-of-<user> (which outlives runs)."""
+    if config.option.basetemp is None:
+        config.option.basetemp = str(REPO / ".skybook" / "pytest")
+
+
+def _wants_slow(config: pytest.Config) -> bool:
+    return (
+        bool(config.getoption("run_all"))
+        or os.environ.get("SKYBOOK_TEST_ALL") == "1"
+        or "slow" in (config.option.markexpr or "")  # -m slow: the user chose
+    )
+
+
+def _named(config: pytest.Config) -> list[str]:
+    """Node ids the command line names (``path::test``): those run even when slow."""
+    named = []
+    for arg in config.invocation_params.args:
+        path, sep, rest = str(arg).partition("::")
+        where = (config.invocation_params.dir / path).resolve()
+        if sep and where.is_relative_to(config.rootpath):
+            named.append(f"{where.relative_to(config.rootpath)}::{rest}")
+    return named
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _wants_slow(config):
+        return
+    named = _named(config)
+    slow = [
+        item
+        for item in items
+        if item.get_closest_marker("slow") and not any(item.nodeid.startswith(n) for n in named)
+    ]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item not in slow]
+    config.stash[_SLOW_LEFT_OUT] = len(slow)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if left_out := config.stash.get(_SLOW_LEFT_OUT, 0):
+        terminalreporter.write_line(
+            f"{left_out} slow tests left out: "
+            "./scripts/test --all (or SKYBOOK_TEST_ALL=1) runs them"
+        )
 
 
 def pid_alive(pid: int) -> bool:
@@ -93,7 +163,7 @@ def sandbox() -> Iterator[SandboxUnderTest]:
     try:
         yield SandboxUnderTest(endpoint=embedded.endpoint, kind="embedded", embedded=embedded)
     finally:
-        embedded.stop()
+        embedded.stop(timeout=QUICK_STOP)
 
 
 @pytest.fixture(scope="session")

@@ -185,6 +185,7 @@ def page(browser: Any, console: ConsoleServer) -> Iterator[Any]:
 
 
 @pytest.mark.sandbox
+@pytest.mark.slow
 def test_book_in_the_browser_and_read_the_receipt(app: App, page: Any) -> None:
     from playwright.sync_api import expect
 
@@ -228,6 +229,7 @@ def test_book_in_the_browser_and_read_the_receipt(app: App, page: Any) -> None:
 
 
 @pytest.mark.sandbox
+@pytest.mark.slow
 def test_a_refused_booking_shows_the_apps_message(app: App, page: Any) -> None:
     from playwright.sync_api import expect
 

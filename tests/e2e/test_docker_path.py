@@ -99,6 +99,7 @@ def start_with_hook(source: Path, tmp_path: Path) -> AbstractContextManager[Sand
     )
 
 
+@pytest.mark.slow
 def test_the_hook_deploys_the_app_and_the_healthcheck_passes(tmp_path: Path, source: Path) -> None:
     with start_with_hook(source, tmp_path) as sandbox:
         status = settled(sandbox)
@@ -160,6 +161,7 @@ def check_the_cli_works_against(endpoint: str, env: dict[str, str]) -> None:
         console.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_a_failed_deploy_makes_the_healthcheck_fail_and_say_why(
     tmp_path: Path, source: Path
 ) -> None:
@@ -243,6 +245,7 @@ def compose_commands(env: dict[str, str]) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_up_docker_detached_waits_for_the_hook_and_down_removes_it(
     tmp_path: Path, source: Path, fake_docker: dict[str, str]
 ) -> None:
@@ -279,6 +282,7 @@ def test_up_docker_fails_and_says_why_when_the_hook_failed(
         assert compose_commands(fake_docker)[-1] == "down"  # nothing left running
 
 
+@pytest.mark.slow
 def test_up_docker_in_the_foreground_stops_on_ctrl_c(
     tmp_path: Path, source: Path, fake_docker: dict[str, str]
 ) -> None:

@@ -34,7 +34,7 @@ from bootstrap import Target, destroy
 from skybook import appdata, dlq
 from skybook.app import deploy_app, sandbox_settings
 from skybook.cli import main as skybook_main
-from tests.conftest import SandboxUnderTest
+from tests.conftest import QUICK_STOP, SandboxUnderTest
 from tests.e2e.conftest import App, unique_date, unique_email, wait_for
 
 pytestmark = pytest.mark.sandbox
@@ -237,6 +237,7 @@ def _cli(
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow
 def test_a_permanent_failure_is_kept_listed_and_redriven_once(
     faults: tuple[App, Path], sandbox: SandboxUnderTest, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -355,6 +356,7 @@ def test_an_undelivered_event_in_the_rule_dlq_is_listed_and_redriven(
     assert [e.id for e in _failed_for(app, booking_id)] == [foreign.id]  # kept, not lost
 
 
+@pytest.mark.slow
 def test_a_restarted_sandbox_starts_empty_and_up_brings_the_app_back(
     sandbox: SandboxUnderTest,
     tmp_path: Path,
@@ -408,7 +410,7 @@ def test_a_restarted_sandbox_starts_empty_and_up_brings_the_app_back(
         assert again.booking(first) is None and again.booking(second) is not None
         assert again.mail(before) == []  # the sent mail went with the rest
     finally:
-        box.stop(timeout=3.0)  # nothing to save: do not wait long for a graceful exit
+        box.stop(timeout=QUICK_STOP)
 
 
 def _book_on(app: App, flight_date: str, email: str) -> str:

@@ -16,6 +16,7 @@ from tests.e2e.conftest import App
 pytestmark = pytest.mark.sandbox
 
 
+@pytest.mark.slow
 def test_small_load_run_keeps_every_invariant(app: App) -> None:
     target = aim(app.sandbox.endpoint, app.outputs)
     # 5 flights x 8 seats for ~120 seats requested: the last seats of each flight are raced.

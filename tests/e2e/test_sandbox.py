@@ -220,6 +220,7 @@ def _owner(
             proc.kill()
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_foreground_up_stops_everything() -> None:
     port = free_port()
     name = f"test-fg-{port}"
@@ -232,6 +233,7 @@ def test_ctrl_c_on_foreground_up_stops_everything() -> None:
         _wait_gone(pids)
 
 
+@pytest.mark.slow
 def test_killed_owner_takes_the_sandbox_with_it() -> None:
     """A test run or ``up`` killed with SIGKILL (no cleanup code runs) leaves nothing."""
     port = free_port()

@@ -25,7 +25,7 @@ import pytest
 from botocore.config import Config
 
 from sandbox.runner import Sandbox, temporary_sandbox
-from tests.conftest import REGION, SandboxUnderTest
+from tests.conftest import QUICK_STOP, REGION, SandboxUnderTest
 from tests.sandbox.lambdas import ROLE, invoke, wait_until, zip_of
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ def configured(sandbox: SandboxUnderTest) -> Iterator[tuple[Sandbox, LambdaClien
         pytest.skip("needs an embedded sandbox of its own")
     with temporary_sandbox(
         "test-configured",
+        stop_timeout=QUICK_STOP,
         extra_env={
             "SKYBOOK_LAMBDA_ISOLATION": "off",
             "LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES": str(LIMIT),

@@ -61,7 +61,7 @@ def test_the_command_fails_naming_file_line_and_fix(
     assert workflows.main([str(broken)]) == 1
 
     err = capsys.readouterr().err
-    assert f"{broken}:8:15: specifying action" in err
+    assert f"{workflows.shown(broken)}:8:15: specifying action" in err
     assert err.strip().splitlines()[-1].startswith("workflows: 4 problem(s)")
 
 
@@ -121,7 +121,7 @@ def test_every_job_has_a_timeout_and_pinned_actions() -> None:
 
 def test_embedded_job_runs_the_whole_check_with_the_runtime_cached() -> None:
     job = jobs()["embedded"]
-    step(job, run="./scripts/test")
+    assert step(job, run="./scripts/test")["run"] == "./scripts/test --all"  # slow tests too
     cache = step(job, uses="actions/cache")["with"]
     assert cache["path"] == ".skybook/runtime"
     assert "hashFiles('pyproject.toml', 'constraints/**')" in cache["key"]
@@ -147,5 +147,6 @@ def test_compose_job_tests_the_container_and_always_stops_it() -> None:
     tests = order.index(step(job, run=".venv/bin/python -m pytest")["run"])
     assert up < tests
     assert "tests/e2e" in order[tests]
+    assert "--all" in order[tests].split()
     assert step(job, run="docker compose logs")["if"] == "failure()"
     assert step(job, run="docker compose down -v")["if"] == "always()"

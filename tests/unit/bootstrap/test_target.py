@@ -167,6 +167,7 @@ def test_aws_endpoint_url_on_an_aws_target_is_pointed_out(
     mocked: None,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    no_retry_backoff: None,
 ) -> None:
     """botocore honours AWS_ENDPOINT_URL (as the AWS CLI does): an "AWS" deploy would go
     elsewhere, so plan says so (here nothing answers there)."""

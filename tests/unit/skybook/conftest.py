@@ -15,6 +15,8 @@ from bootstrap.stack import load_templates
 from skybook.handlebars import Template
 
 FUNCTIONS = Path(__file__).resolve().parents[3] / "functions"
+# serve_forever checks for shutdown() every 0.5 s by default: each test would wait for it.
+QUICK_SHUTDOWN = {"poll_interval": 0.05}
 
 
 def app_template(name: str) -> Template:
@@ -63,7 +65,7 @@ class FakeHttp:
 @pytest.fixture
 def fake_http() -> Iterator[FakeHttp]:
     fake = FakeHttp()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=fake.server.serve_forever, kwargs=QUICK_SHUTDOWN, daemon=True)
     thread.start()
     try:
         yield fake

@@ -14,6 +14,7 @@ from sandbox.runner import free_port
 from skybook.cli import build_parser, main
 from skybook.commands import context, stack
 from skybook.errors import CliError
+from tests.unit.skybook.conftest import QUICK_SHUTDOWN
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +64,7 @@ def test_sandbox_only_commands_refuse_aws_before_calling_it(
 
 
 def test_an_unreachable_aws_is_named_as_aws(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, no_retry_backoff: None
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -104,7 +105,7 @@ def test_a_localstack_on_the_default_port_is_used_when_no_sandbox_of_ours_runs(
 ) -> None:
     """``docker compose up`` publishes LocalStack there; the CLI needs no option for it."""
     with socketserver.TCPServer(("127.0.0.1", 0), _Health) as server:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs=QUICK_SHUTDOWN, daemon=True).start()
         try:
             port = server.server_address[1]
             monkeypatch.setenv("SKYBOOK_PORT", str(port))
