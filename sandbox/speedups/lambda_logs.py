@@ -1,15 +1,21 @@
-"""Lambda's CloudWatch Logs delivery batches what arrives within FLUSH_S into one call per stream.
+"""Lambda's CloudWatch Logs delivery batches what arrives within a short window into one call
+per stream.
 
 LocalStack ships each invocation's output with its own ``PutLogEvents`` call, from one
 ``LogHandler`` thread per function version: under load that thread took about an eighth of
 LocalStack's CPU (perf, docs/performance.md), a third of a booking's internal requests. This
 module patches ``LogHandler.add_logs`` to stamp each invocation's output with the time it was
-handed over, and ``LogHandler.run_log_loop`` to take every item that arrives within FLUSH_S
-of the first, and to put them with one ``PutLogEvents`` per log stream (in order, each line with
-its own invocation's time; LocalStack stamped all lines of an invocation with the time of the
-call). Logs reach CloudWatch Logs at most FLUSH_S later than before; AWS itself delivers them
-with a delay of seconds. The rest is LocalStack's loop as it is: the client (the function's
-role), creating a missing group and stream, logging errors, stopping on its shutdown pill.
+handed over, and ``LogHandler.run_log_loop`` to take every item that arrives within a window
+after the first, and to put them with one ``PutLogEvents`` per log stream (in order, each line
+with its own invocation's time; LocalStack stamped all lines of an invocation with the time of
+the call). The window is FLUSH_S (0.2 s) while invocations come one at a time, FLUSH_BUSY_S
+(1 s) once the previous round held more than one: under load every environment has its own
+stream, so a short window put one invocation per call (even batched, the delivery took 17 %
+of LocalStack's GIL in a load run: a ``PutLogEvents`` is a botocore call, the whole handler
+chain and moto's own parsing). Logs reach CloudWatch Logs at most a second later than before;
+AWS itself delivers them with a delay of seconds. The rest is LocalStack's loop as it is: the
+client (the function's role), creating a missing group and stream, logging errors, stopping on
+its shutdown pill.
 
 There is no seam for log delivery (``LambdaVersionManager`` creates its ``LogHandler``
 directly); installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
@@ -29,7 +35,8 @@ from typing import Any
 LOG = logging.getLogger(__name__)
 
 FLUSH_S = 0.2  # how long the first item waits for others
-MAX_ITEMS = 100  # invocations per round
+FLUSH_BUSY_S = 1.0  # the same when the previous round was not alone
+MAX_ITEMS = 1000  # invocations per round
 MAX_EVENTS = 5000  # log events per PutLogEvents (AWS allows 10,000 and 1 MB)
 
 
@@ -53,11 +60,11 @@ def _events(batch: Iterable[_Stamped]) -> list[dict[str, Any]]:
 
 
 def _collect(
-    log_queue: queue.Queue[Any], first: Any, shutdown_pill: Any
+    log_queue: queue.Queue[Any], first: Any, shutdown_pill: Any, window_s: float = FLUSH_S
 ) -> tuple[list[_Stamped], bool]:
-    """The first item and those arriving within FLUSH_S; True if the shutdown pill came."""
+    """The first item and those arriving within ``window_s``; True if the shutdown pill came."""
     batch = [first]
-    deadline = time.monotonic() + FLUSH_S
+    deadline = time.monotonic() + window_s
     while len(batch) < MAX_ITEMS:
         remaining = deadline - time.monotonic()
         try:
@@ -101,11 +108,13 @@ def install() -> None:
             role_arn=self.role_arn,
             service_principal=ServicePrincipal.lambda_,
         ).logs
+        window_s = FLUSH_S
         while not self._shutdown_event.is_set():
             first = self.log_queue.get()
             if first is logs.QUEUE_SHUTDOWN:
                 return
-            batch, stop = _collect(self.log_queue, first, logs.QUEUE_SHUTDOWN)
+            batch, stop = _collect(self.log_queue, first, logs.QUEUE_SHUTDOWN, window_s)
+            window_s = FLUSH_BUSY_S if len(batch) > 1 else FLUSH_S
             streams: dict[tuple[str, str], list[_Stamped]] = {}
             for stamped in batch:
                 key = (stamped.item.log_group, stamped.item.log_stream)
