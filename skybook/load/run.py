@@ -26,11 +26,14 @@ def run_load(
     seed: int | None = None,
     progress: Callable[[str], None] | None = None,
     watch: dict[str, int] | None = None,
+    on_settled: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Run the load against ``app`` (from :func:`skybook.load.target.aim`) and return the
     JSON-able report (``ok`` says it all).
 
-    ``watch`` names processes (e.g. ``{"localstack": pid}``) whose CPU use is reported."""
+    ``watch`` names processes (e.g. ``{"localstack": pid}``) whose CPU use is reported;
+    ``on_settled`` is called once every booking settled, before the books are read back for
+    the audit (a profiler stops there: the audit's reads are not the app's work)."""
     say = progress or (lambda _msg: None)
     if requests < 1 or concurrency < 1 or flights < 1:
         raise LoadError("requests, concurrency and flights must be at least 1")
@@ -51,6 +54,9 @@ def run_load(
     bookings, settled = books.wait_settled(app, accepted_ids, deadline)
     settle_s = time.monotonic() - started
     cpu = meter.report()
+    if on_settled is not None:
+        on_settled()
+    say(f"settled after {settle_s:.1f}s; reading the books back for the audit")
     stored = books.scan_run_bookings(app, run_id)
     mail = books.run_mail(app, {o.request.email for o in outcomes})
     seats_after = books.read_seats(app, planned)
