@@ -284,17 +284,19 @@ class FunctionProcess:
 
     def check_memory(self) -> None:
         """The watchdog's sample: kill the process group once the RSS passes the limit."""
+        # All under the lock that _close() takes too: the pipe and statm descriptors may not
+        # be closed (and their numbers reused elsewhere) while they are read or written here.
         with self._watch_lock:
-            if not self._watched or self.memory_limit_kb is None or self.out_of_memory:
+            if self._closed or not self._watched or self.memory_limit_kb is None:
                 return
-            if self.rss_kb() <= self.memory_limit_kb:
+            if self.out_of_memory or self.rss_kb() <= self.memory_limit_kb:
                 return
             self.out_of_memory = True
             self.last_maxrss_kb = self.memory_limit_kb
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)  # reaped by the waiting invocation
-        with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"!")
+            with contextlib.suppress(OSError):
+                os.write(self._wake_w, b"!")
 
     def rss_kb(self) -> int:
         if self._statm is None:
@@ -335,7 +337,8 @@ class FunctionProcess:
     def _close(self) -> None:
         with self._watch_lock:
             self._watched = False
-        if not self._closed:
+            if self._closed:
+                return
             self._closed = True
             for fd in (self._in, self._out, self._wake_r, self._wake_w, self._statm):
                 if fd is not None:
