@@ -6,8 +6,9 @@ Why: AWS starts one environment per concurrent request (up to the function's res
 concurrency, else the account's 1000) and keeps each warm for minutes. Here an environment is
 a process of 40-50 MB on the user's machine, and under load (``./scripts/load``: 20 clients)
 LocalStack 4.14 started one per waiting request: 20 of bookFlight, 6 of each async function
-(its event poller's thread pool), 1.6 GB after a run. Those extra environments bring nothing:
-the invocations in them wait on the same single LocalStack process. A waiting invocation
+(its event poller's thread pool), 2.1 GB in 34 processes after a run. Those extra
+environments bring nothing: the invocations in them wait on the same single LocalStack
+process. A waiting invocation
 keeps its request open (no throttling error, nothing lost or run twice); it waits at most
 ``WAIT_LIMIT_S`` (then it gets a new environment, as on AWS: a function that synchronously
 invokes itself cannot deadlock). Set ``SKYBOOK_LAMBDA_MAX_ENVIRONMENTS`` to change N (0: no
@@ -17,9 +18,9 @@ throttles beyond it), and provisioned environments are not counted.
 Reaping: AWS keeps every environment of a burst warm for minutes (LocalStack: the
 ``LAMBDA_KEEPALIVE_MS`` of 10 minutes each); on AWS they cost the user nothing, here each holds
 40-50 MB. So an environment released while another of its version is already idle stops after
-``SKYBOOK_LAMBDA_SURPLUS_IDLE_S`` (default 10 s) unused; the last idle one keeps LocalStack's
-keepalive. What changes against AWS: a second burst minutes later pays cold starts for all but
-one environment (about 50 ms each here).
+``SKYBOOK_LAMBDA_SURPLUS_IDLE_S`` (default 10 s; 0 for no reaping) unused; the last idle one
+keeps LocalStack's keepalive. What changes against AWS: a second burst minutes later pays cold
+starts for all but one environment (35-50 ms each here).
 
 There is no seam for this: LocalStack's ``AssignmentService.get_environment`` starts a new
 environment whenever none is idle, and ``ExecutionEnvironment.release`` arms the keepalive.
@@ -64,7 +65,7 @@ def limit() -> int | None:
 
 
 def surplus_idle_s() -> float:
-    """How long a surplus idle environment is kept."""
+    """How long a surplus idle environment is kept; 0 (or less) for no reaping."""
     raw = os.environ.get(SURPLUS_IDLE_ENV, "").strip()
     try:
         return float(raw) if raw else DEFAULT_SURPLUS_IDLE_S
@@ -75,32 +76,48 @@ def surplus_idle_s() -> float:
         return DEFAULT_SURPLUS_IDLE_S
 
 
+# One surplus decision at a time: two environments whose timers fire together must not each
+# find the other idle and both stop.
+_REAP_LOCK = threading.Lock()
+
+
 def _other_idle(service: Any, manager_id: str, env: Any) -> bool:
+    """Another on-demand environment of the version is idle (provisioned ones do not count)."""
     from localstack.services.lambda_.invocation.execution_environment import RuntimeStatus
 
     return any(
-        other is not env and other.status == RuntimeStatus.READY
+        other is not env
+        and other.initialization_type == env.initialization_type
+        and other.status == RuntimeStatus.READY
         for other in list(service.environments.get(manager_id, {}).values())
     )
 
 
-def _arm(env: Any, seconds: float, callback: Any, *args: Any) -> None:
-    """Replace the environment's keepalive timer (the module's ``Timer``, whichever it is)."""
+def _arm_if_idle(env: Any, seconds: float, callback: Any, *args: Any) -> None:
+    """Replace the environment's keepalive timer (the module's ``Timer``, whichever it is),
+    only while it is idle: ``reserve()`` cancels the timer it finds, so one armed after a
+    reserve would outlive it and stop the environment early."""
     from localstack.services.lambda_.invocation import execution_environment
+    from localstack.services.lambda_.invocation.execution_environment import RuntimeStatus
 
-    env.keepalive_timer.cancel()
-    env.keepalive_timer = execution_environment.Timer(seconds, callback, args=list(args))
-    env.keepalive_timer.start()
+    with env.status_lock:
+        if env.status != RuntimeStatus.READY:
+            return
+        env.keepalive_timer.cancel()
+        env.keepalive_timer = execution_environment.Timer(seconds, callback, args=list(args))
+        env.keepalive_timer.start()
 
 
 def shorten_if_surplus(service: Any, manager_id: str, env: Any) -> None:
     """Just released: if another environment of the version is idle, this one is surplus."""
     from localstack.services.lambda_.invocation.lambda_models import InitializationType
 
-    if env.initialization_type != InitializationType.on_demand:
+    idle_s = surplus_idle_s()
+    if idle_s <= 0 or env.initialization_type != InitializationType.on_demand:
         return
-    if _other_idle(service, manager_id, env):
-        _arm(env, surplus_idle_s(), _surplus_passed, service, manager_id, env)
+    with _REAP_LOCK:
+        if _other_idle(service, manager_id, env):
+            _arm_if_idle(env, idle_s, _surplus_passed, service, manager_id, env)
 
 
 def _surplus_passed(service: Any, manager_id: str, env: Any) -> None:
@@ -108,12 +125,13 @@ def _surplus_passed(service: Any, manager_id: str, env: Any) -> None:
     from localstack import config
     from localstack.services.lambda_.invocation.execution_environment import RuntimeStatus
 
-    if env.status != RuntimeStatus.READY:
-        return  # reserved meanwhile (reserve() cancels the timer; this one had already fired)
-    if _other_idle(service, manager_id, env):
-        env.keepalive_passed()  # LocalStack's own stop, with its status checks
-    else:
-        _arm(env, config.LAMBDA_KEEPALIVE_MS / 1000, env.keepalive_passed)
+    with _REAP_LOCK:
+        if env.status != RuntimeStatus.READY:
+            return  # reserved meanwhile (reserve() cancels the timer; this one had already fired)
+        if _other_idle(service, manager_id, env):
+            env.keepalive_passed()  # LocalStack's own stop, with its status checks
+        else:
+            _arm_if_idle(env, config.LAMBDA_KEEPALIVE_MS / 1000, env.keepalive_passed)
 
 
 class _Bound:
@@ -147,7 +165,7 @@ class _Bound:
             while True:
                 envs = [
                     e
-                    for e in service.environments[manager_id].values()
+                    for e in list(service.environments[manager_id].values())
                     if e.initialization_type == kind
                 ]
                 for env in envs:
