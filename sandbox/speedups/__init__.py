@@ -7,8 +7,10 @@ changes and why there was no seam for it; :mod:`sandbox.speedups.hooks` installs
 LocalStack starts, through its published ``localstack.hooks.on_infra_start`` entry point.
 Settings that need no code (in-memory internal clients) are in ``sandbox.runner``.
 
-``SKYBOOK_SPEEDUPS=0`` leaves LocalStack as it is (to compare, or to rule them out);
-``SKYBOOK_SPEEDUPS=-fast_uuid,-lambda_logs`` leaves out the ones named.
+``SKYBOOK_SPEEDUPS=0`` installs none of them (to compare, or to rule them out);
+``SKYBOOK_SPEEDUPS=-fast_uuid,-lambda_logs`` leaves out the ones named, and
+``SKYBOOK_SPEEDUPS=http_server,dynamodb_proxy`` installs only those. (The executor's own
+changes, ``sandbox/lambda_executor``, and ``IN_MEMORY_CLIENT`` have their own settings.)
 """
 
 from __future__ import annotations
@@ -25,10 +27,16 @@ SPEEDUPS = (
 )
 
 
-def chosen(setting: str) -> list[str]:
-    """The speedups a ``SKYBOOK_SPEEDUPS`` value asks for, in order."""
+def chosen(setting: str) -> tuple[list[str], list[str]]:
+    """The speedups a ``SKYBOOK_SPEEDUPS`` value asks for, in order, and the names in it that
+    are not speedups (to be warned about). ``-name`` leaves one out; a plain ``name`` list
+    keeps only those."""
     setting = setting.strip()
     if setting in ("0", "off", "none"):
-        return []
-    left_out = {part.strip().lstrip("-") for part in setting.split(",") if part.strip()}
-    return [name for name in SPEEDUPS if name not in left_out]
+        return [], []
+    parts = [part.strip() for part in setting.split(",") if part.strip()]
+    unknown = [part for part in parts if part.lstrip("-") not in SPEEDUPS]
+    left_out = {part[1:] for part in parts if part.startswith("-")}
+    only = {part for part in parts if not part.startswith("-")}
+    names = [name for name in SPEEDUPS if name not in left_out and (not only or name in only)]
+    return names, unknown

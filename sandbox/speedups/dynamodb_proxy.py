@@ -7,8 +7,9 @@ other half is parsing, the handler chain and serialising). This module swaps the
 object of LocalStack's ``DynamodbServer`` (``server.proxy.proxy``, used by
 ``AwsRequestProxy.forward`` as ``proxy.forward(request, forward_path=...)``) for one that sends
 the same method, path, query, headers and body straight over urllib3 and returns the backend's
-status, headers and body unchanged, as rolo's does (without following redirects, which
-DynamoDB Local never sends). Parsing the response, errors and everything around it stay
+status, headers and body (without following redirects, which DynamoDB Local never sends;
+LocalStack parses the answer, so a chunked one needs no rewriting of its framing headers, which
+rolo's proxy does). Parsing the response, errors and everything around it stay
 LocalStack's.
 
 There is no seam for the proxy's transport (``AwsRequestProxy`` builds its ``Proxy`` without a
@@ -19,7 +20,6 @@ start by :mod:`sandbox.speedups.hooks`.
 from __future__ import annotations
 
 import functools
-import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,7 +42,6 @@ class DirectProxy:
             retries=False,
             timeout=urllib3.Timeout(connect=10.0, read=None),
         )
-        self._lock = threading.Lock()
 
     def forward(self, request: Any, forward_path: str | None = None, headers: Any = None) -> Any:
         from rolo.request import get_raw_path, restore_payload

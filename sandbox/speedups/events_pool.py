@@ -6,7 +6,9 @@ says to use a worker pool). Two such threads per booking, each started and ended
 start a GIL hand-off for the thread that waits for it. This module gives the events provider
 a ``start_worker_thread`` that runs the same function with the same arguments on a shared
 pool of WORKERS threads instead. What is delivered, in which order per rule, and the return
-of ``PutEvents`` stay as they were (LocalStack ignores the thread it got back).
+of ``PutEvents`` stay as they were (LocalStack ignores the thread it got back). The price: at
+most WORKERS deliveries run at once, so eight slow targets (an API destination timing out, say)
+hold up the events behind them; this app's targets are a Lambda function and a log group.
 
 There is no seam for this; the events provider's module-level name is replaced, so nothing
 else of LocalStack is affected. Installed once at LocalStack's start by

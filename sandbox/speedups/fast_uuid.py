@@ -16,6 +16,7 @@ Installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
 from __future__ import annotations
 
 import functools
+import os
 import random
 import uuid
 
@@ -29,3 +30,4 @@ def uuid4() -> uuid.UUID:
 @functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
     uuid.uuid4 = uuid4
+    os.register_at_fork(after_in_child=_RANDOM.seed)  # a forked child must not repeat its ids

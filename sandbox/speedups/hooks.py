@@ -16,8 +16,10 @@ LOG = logging.getLogger(__name__)
 
 @hooks.on_infra_start()
 def install_speedups() -> None:
-    names = chosen(os.environ.get(SWITCH_ENV, ""))
+    names, unknown = chosen(os.environ.get(SWITCH_ENV, ""))
+    if unknown:
+        LOG.warning("%s: no speedup named %s", SWITCH_ENV, ", ".join(unknown))
     for name in names:
         importlib.import_module(f"sandbox.speedups.{name}").install()
     if len(names) < len(SPEEDUPS):
-        LOG.info("skybook speedups: %s", ", ".join(names) or "none")
+        LOG.warning("skybook speedups installed: %s", ", ".join(names) or "none")

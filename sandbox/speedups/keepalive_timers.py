@@ -33,6 +33,11 @@ class _Scheduler:
 
     def add(self, timer: SharedTimer) -> None:
         with self._cond:
+            if len(self._heap) > 256 and self._cancelled_share() > 0.5:
+                # Most entries are cancelled keepalives (each invocation arms one and the next
+                # cancels it): drop them now rather than when their 10 minutes come.
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
             heapq.heappush(self._heap, (timer.due, next(self._seq), timer))
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -40,6 +45,9 @@ class _Scheduler:
                 )
                 self._thread.start()
             self._cond.notify()
+
+    def _cancelled_share(self) -> float:
+        return sum(1 for entry in self._heap if entry[2].cancelled) / len(self._heap)
 
     def _run(self) -> None:
         while True:
@@ -59,6 +67,10 @@ class _Scheduler:
 
 
 _SCHEDULER = _Scheduler()
+
+
+def _nothing(*_args: Any, **_kwargs: Any) -> None:
+    """What a cancelled timer would call."""
 
 
 class SharedTimer:
@@ -86,6 +98,10 @@ class SharedTimer:
 
     def cancel(self) -> None:
         self.cancelled = True
+        # What the timer would have called goes at once: a cancelled keepalive must not hold
+        # its environment (executor, logs) until it leaves the heap.
+        self.function = _nothing
+        self.args, self.kwargs = [], {}
 
     def fire(self) -> None:
         with self._lock:

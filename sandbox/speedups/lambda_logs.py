@@ -2,20 +2,20 @@
 per stream.
 
 LocalStack ships each invocation's output with its own ``PutLogEvents`` call, from one
-``LogHandler`` thread per function version: under load that thread took about an eighth of
-LocalStack's CPU (perf, docs/performance.md), a third of a booking's internal requests. This
+``LogHandler`` thread per function version: 3 of a booking's 5 ``PutLogEvents`` (the others
+are the all-events log rule's), each a botocore call, the whole handler chain and moto's own
+parsing (docs/performance.md). This
 module patches ``LogHandler.add_logs`` to stamp each invocation's output with the time it was
 handed over, and ``LogHandler.run_log_loop`` to take every item that arrives within a window
 after the first, and to put them with one ``PutLogEvents`` per log stream (in order, each line
 with its own invocation's time; LocalStack stamped all lines of an invocation with the time of
 the call). The window is FLUSH_S (0.2 s) while invocations come one at a time, FLUSH_BUSY_S
 (1 s) once the previous round held more than one: under load every environment has its own
-stream, so a short window put one invocation per call (even batched, the delivery took 17 %
-of LocalStack's GIL in a load run: a ``PutLogEvents`` is a botocore call, the whole handler
-chain and moto's own parsing). Logs reach CloudWatch Logs at most a second later than before;
-AWS itself delivers them with a delay of seconds. The rest is LocalStack's loop as it is: the
-client (the function's role), creating a missing group and stream, logging errors, stopping on
-its shutdown pill.
+stream, so a 0.2 s window still put about one invocation per call (17 % of LocalStack's GIL in
+a load run); with 1 s, 0.4 calls per booking and 5 %. Logs reach CloudWatch Logs at most a
+second later than before; AWS itself delivers them with a delay of seconds. The rest is
+LocalStack's loop as it is: the client (the function's role), creating a missing group and
+stream, logging errors, stopping on its shutdown pill.
 
 There is no seam for log delivery (``LambdaVersionManager`` creates its ``LogHandler``
 directly); installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.

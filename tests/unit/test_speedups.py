@@ -21,12 +21,26 @@ from sandbox.lambda_executor import environment_bound
 from sandbox.speedups import SPEEDUPS, chosen, fast_uuid, keepalive_timers, lambda_logs
 
 
-def test_all_speedups_by_default_none_with_0_and_some_left_out_by_name() -> None:
-    assert chosen("") == list(SPEEDUPS)
-    assert chosen("0") == [] == chosen("off")
-    assert chosen("-fast_uuid, -lambda_logs") == [
-        s for s in SPEEDUPS if s not in ("fast_uuid", "lambda_logs")
-    ]
+def test_all_speedups_by_default_none_with_0_some_left_out_or_only_some() -> None:
+    assert chosen("") == (list(SPEEDUPS), [])
+    assert chosen("0") == ([], []) == chosen("off")
+    assert chosen("-fast_uuid, -lambda_logs") == (
+        [s for s in SPEEDUPS if s not in ("fast_uuid", "lambda_logs")],
+        [],
+    )
+    assert chosen("lambda_logs,http_server") == (
+        [s for s in SPEEDUPS if s in ("lambda_logs", "http_server")],
+        [],
+    )
+    assert chosen("-fast_uid") == (list(SPEEDUPS), ["-fast_uid"])  # a typo is reported
+
+
+def test_a_cancelled_shared_timer_lets_go_of_what_it_would_call() -> None:
+    env = object()
+    timer = keepalive_timers.SharedTimer(600, lambda e: None, args=[env])
+    timer.start()
+    timer.cancel()
+    assert env not in timer.args and timer.kwargs == {}
 
 
 def test_log_batch_takes_what_arrives_within_the_flush_window_and_stops_at_the_pill() -> None:
