@@ -63,6 +63,8 @@ def render_svg(root: Node, title: str) -> str:
     """A classic flame graph: callers below, callees above, width = share of samples."""
     rects: list[str] = []
     depth_max = 0
+    if root.weight <= 0:
+        root = Node("no samples", 1.0)  # an empty recording: an empty graph, not a crash
 
     def draw(node: Node, x: float, depth: int) -> None:
         nonlocal depth_max

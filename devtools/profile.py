@@ -4,7 +4,8 @@ served per booking (by operation), and the memory of every sandbox process after
 
 The flame graph (svg) and its speedscope twin land in ``--out``; docs/performance.md holds
 the ones behind the kit's numbers. Usage: ``./scripts/profile [--requests N] [--concurrency C]
-[--out DIR] [--env NAME=VALUE ...]`` (``--env SKYBOOK_SPEEDUPS=0`` shows LocalStack as it is).
+[--out DIR] [--env NAME=VALUE ...]``; ``--env SKYBOOK_SPEEDUPS=0`` installs none of
+``sandbox/speedups/``, and docs/performance.md lists the other knobs.
 Counting requests needs LocalStack's trace log, which costs CPU itself: with ``--count`` the
 timings are not comparable to a run without it.
 """
@@ -33,6 +34,7 @@ from sandbox import memory
 from sandbox.runner import Sandbox, temporary_sandbox
 from skybook.app import deploy_app
 from skybook.appdata import AppView
+from skybook.errors import USER_ERRORS, UserError
 from skybook.load.run import run_load
 from skybook.load.target import aim
 
@@ -101,6 +103,13 @@ def sampling(meter: ProcessMeter, every_s: float = 0.25) -> Iterator[None]:
         meter.sample()
 
 
+def py_spy_path() -> str:
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise UserError("py-spy is missing: run ./scripts/setup (it installs the dev tools)")
+    return spy
+
+
 @contextlib.contextmanager
 def py_spy(pid: int, out: Path, rate: int) -> Iterator[None]:
     """py-spy records ``pid`` while the block runs, into ``out``.speedscope.json (open it on
@@ -109,9 +118,7 @@ def py_spy(pid: int, out: Path, rate: int) -> Iterator[None]:
     Only stacks holding the GIL (``--gil``): LocalStack is one process, so the GIL is its one
     core, and a thread waiting for it costs nothing. py-spy pauses LocalStack for each sample
     (``--nonblocking`` dropped most: stacks read while they change are discarded)."""
-    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
-    if spy is None:
-        raise SystemExit("profile: py-spy is missing: run ./scripts/setup (installs dev tools)")
+    spy = py_spy_path()
     target = out.with_suffix(".speedscope.json")
     command = [spy, "record", "--pid", str(pid), "--rate", str(rate), "--gil"]
     command += ["--format", "speedscope", "--output", str(target)]
@@ -163,6 +170,15 @@ def flame_graph(recording: Path, svg: Path, result: dict[str, Any]) -> dict[str,
         "topSelf": flamegraph.top(own, root.weight),
         "topInclusive": flamegraph.top(inclusive, root.weight, 40),
     }
+
+
+def surplus_idle_s(env: dict[str, str]) -> float | None:
+    """The reaping delay the sandbox was given, if --env set one."""
+    raw = env.get("SKYBOOK_LAMBDA_SURPLUS_IDLE_S")
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def summary(report: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +237,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "requestsPerBookingTotal": round(sum(counts.values()) / bookings, 1)
             if args.count
             else None,
-            "memory": memory.after_burst(box.pids, pid),
+            "memory": memory.after_burst(box.pids, pid, idle_s=surplus_idle_s(env)),
         }
         recording = out / f"{args.name}.speedscope.json"
         if args.rate and recording.exists():
@@ -255,8 +271,19 @@ def main(argv: list[str] | None = None) -> int:
     bad = [pair for pair in args.env if "=" not in pair]
     if bad:
         parser.error(f"--env wants NAME=VALUE, got {bad[0]!r}")
+    if args.requests < 1 or args.concurrency < 1:
+        parser.error("--requests and --concurrency must be at least 1")
     started = time.monotonic()
-    result = run(args)
+    try:
+        if args.rate:
+            py_spy_path()  # before a sandbox is started for nothing
+        result = run(args)
+    except USER_ERRORS as error:
+        print(f"profile: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("profile: interrupted (the sandbox was stopped)", file=sys.stderr)
+        return 130
     result["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(result, indent=1))
     return 0 if result["load"].get("ok") else 1

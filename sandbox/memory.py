@@ -19,7 +19,7 @@ def process_kind(proc: psutil.Process, localstack_pid: int | None) -> str:
     if proc.pid == localstack_pid:
         return "localstack"
     try:
-        if "java" in " ".join(proc.cmdline()):
+        if proc.name() == "java":
             return "dynamodb-local"
         name = proc.environ().get("AWS_LAMBDA_FUNCTION_NAME")
     except psutil.Error:

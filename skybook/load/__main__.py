@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.endpoint:
             report = run_load(running_app(args.endpoint, args.stack_name), **options)
+            report["parameters"]["eventLog"] = None  # the running sandbox's stack decides
         else:
             with own_sandbox(progress, event_log=not args.without_event_log) as (app, box):
                 pid = box.process.pid if box.process else None
