@@ -8,8 +8,9 @@ event here must be handled well before that.
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,14 +79,27 @@ def handler(event, context):
 """
 
 
+@pytest.fixture
+def shared_folder(sandbox: SandboxUnderTest) -> Iterator[Path]:
+    """A folder the test reads and a function writes: the embedded sandbox's, unless the kit
+    lives below /tmp (a clone in /tmp), where a function sees its own /tmp and the kit's
+    folders read-only (README: "Still different from AWS"); then one in /var/tmp."""
+    if sandbox.embedded is None:
+        pytest.skip("needs a folder the test and the function share (the embedded sandbox's)")
+    folder = Path(sandbox.embedded.dir)
+    if not folder.resolve().is_relative_to("/tmp"):
+        yield folder
+        return
+    with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="skybook-test-") as shared:
+        yield Path(shared)
+
+
 def test_update_lets_the_invocation_in_flight_finish(
-    lam: LambdaClient, make_function: Callable[..., str], sandbox: SandboxUnderTest
+    lam: LambdaClient, make_function: Callable[..., str], shared_folder: Path
 ) -> None:
     """AWS: an update does not cut a running invocation short; it finishes on the old code,
     once (a killed one would fail, and its retry would run the new code)."""
-    if sandbox.embedded is None:
-        pytest.skip("needs a folder the test and the function share (the embedded sandbox's)")
-    runs = Path(sandbox.embedded.dir, f"runs-{uuid.uuid4().hex}")
+    runs = shared_folder / f"runs-{uuid.uuid4().hex}"
     name = make_function(SLOW, timeout=10, env={"ROUND": "old"})
     lam.invoke(
         FunctionName=name, InvocationType="Event", Payload=json.dumps({"runs": str(runs)}).encode()
