@@ -315,7 +315,18 @@ class FunctionProcess:
             info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
             return True
-        return info is not None
+        return info is not None or self._leader_dead()
+
+    def _leader_dead(self) -> bool:
+        """Its main thread is a zombie: the process is dying, though waitid shows nothing
+        until its other threads are gone too (a killed runtime's threads take a while to
+        exit on a busy machine; an invocation sent meanwhile would fail for nothing)."""
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as stat:
+                state = stat.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        return state in (b"Z", b"X")
 
     def kill(self) -> None:
         """Kill the process group (the function's children too) and reap the process."""
