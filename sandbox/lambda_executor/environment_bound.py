@@ -51,29 +51,27 @@ SURPLUS_IDLE_ENV = "SKYBOOK_LAMBDA_SURPLUS_IDLE_S"
 DEFAULT_SURPLUS_IDLE_S = 10.0
 
 
+def _number(name: str, default: Any, parse: Any) -> Any:
+    """``$name`` parsed, or ``default`` when unset or not a number (with a warning)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return parse(raw)
+    except ValueError:
+        LOG.warning("%s=%r is not a number: using %s", name, raw, default)
+        return default
+
+
 def limit() -> int | None:
     """The bound per function version, None for none."""
-    raw = os.environ.get(LIMIT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except ValueError:
-        LOG.warning("%s=%r is not a number: using %d", LIMIT_ENV, raw, DEFAULT_LIMIT)
-        return DEFAULT_LIMIT
+    value = int(_number(LIMIT_ENV, DEFAULT_LIMIT, int))
     return value if value > 0 else None
 
 
 def surplus_idle_s() -> float:
     """How long a surplus idle environment is kept; 0 (or less) for no reaping."""
-    raw = os.environ.get(SURPLUS_IDLE_ENV, "").strip()
-    try:
-        return float(raw) if raw else DEFAULT_SURPLUS_IDLE_S
-    except ValueError:
-        LOG.warning(
-            "%s=%r is not a number: using %s", SURPLUS_IDLE_ENV, raw, DEFAULT_SURPLUS_IDLE_S
-        )
-        return DEFAULT_SURPLUS_IDLE_S
+    return float(_number(SURPLUS_IDLE_ENV, DEFAULT_SURPLUS_IDLE_S, float))
 
 
 # One surplus decision at a time: two environments whose timers fire together must not each
@@ -108,11 +106,10 @@ def _arm_if_idle(env: Any, seconds: float, callback: Any, *args: Any) -> None:
         env.keepalive_timer.start()
 
 
-def shorten_if_surplus(service: Any, manager_id: str, env: Any) -> None:
+def shorten_if_surplus(service: Any, manager_id: str, env: Any, idle_s: float) -> None:
     """Just released: if another environment of the version is idle, this one is surplus."""
     from localstack.services.lambda_.invocation.lambda_models import InitializationType
 
-    idle_s = surplus_idle_s()
     if idle_s <= 0 or env.initialization_type != InitializationType.on_demand:
         return
     with _REAP_LOCK:
@@ -140,7 +137,8 @@ class _Bound:
     not every waiting invocation of every function (each wake-up costs LocalStack a GIL
     hand-off)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
         self.lock = threading.Lock()
         self.waiting: dict[str, threading.Condition] = {}  # version manager id -> condition
         self.starting: Counter[str] = Counter()  # version manager id -> environments starting
@@ -158,7 +156,7 @@ class _Bound:
             InvalidStatusException,
         )
 
-        bound = limit()
+        bound = self.limit
         deadline = time.monotonic() + WAIT_LIMIT_S
         with self.lock:
             cond = self._cond(manager_id)
@@ -213,12 +211,13 @@ def install() -> None:
 
     service_cls = assignment.AssignmentService
     original = service_cls.get_environment
+    max_environments, idle_s = limit(), surplus_idle_s()  # read once: LocalStack's start env
     bounds: dict[int, _Bound] = {}
     bounds_lock = threading.Lock()
 
     def bound_of(service: Any) -> _Bound:
         with bounds_lock:
-            return bounds.setdefault(id(service), _Bound())
+            return bounds.setdefault(id(service), _Bound(max_environments))
 
     @contextlib.contextmanager
     def get_environment(
@@ -234,7 +233,7 @@ def install() -> None:
         try:
             yield env
             env.release()
-            shorten_if_surplus(self, version_manager_id, env)
+            shorten_if_surplus(self, version_manager_id, env, idle_s)
         except InvalidStatusException as invalid_e:
             LOG.error("InvalidStatusException: %s", invalid_e)
         except Exception as e:

@@ -33,11 +33,6 @@ class _Scheduler:
 
     def add(self, timer: SharedTimer) -> None:
         with self._cond:
-            if len(self._heap) > 256 and self._cancelled_share() > 0.5:
-                # Most entries are cancelled keepalives (each invocation arms one and the next
-                # cancels it): drop them now rather than when their 10 minutes come.
-                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
-                heapq.heapify(self._heap)
             heapq.heappush(self._heap, (timer.due, next(self._seq), timer))
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -45,9 +40,6 @@ class _Scheduler:
                 )
                 self._thread.start()
             self._cond.notify()
-
-    def _cancelled_share(self) -> float:
-        return sum(1 for entry in self._heap if entry[2].cancelled) / len(self._heap)
 
     def _run(self) -> None:
         while True:
@@ -98,8 +90,9 @@ class SharedTimer:
 
     def cancel(self) -> None:
         self.cancelled = True
-        # What the timer would have called goes at once: a cancelled keepalive must not hold
-        # its environment (executor, logs) until it leaves the heap.
+        # What the timer would have called goes at once: a cancelled keepalive stays in the
+        # heap until its 10 minutes come (dropped lazily), but must not hold its environment
+        # (executor, logs) that long.
         self.function = _nothing
         self.args, self.kwargs = [], {}
 
