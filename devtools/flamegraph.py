@@ -61,36 +61,33 @@ def top(counts: Counter[str], total: float, n: int = 15) -> list[dict[str, Any]]
 
 def render_svg(root: Node, title: str) -> str:
     """A classic flame graph: callers below, callees above, width = share of samples."""
-    rects: list[str] = []
-    depth_max = 0
     if root.weight <= 0:
         root = Node("no samples", 1.0)  # an empty recording: an empty graph, not a crash
+    boxes: list[tuple[int, float, float, Node]] = []  # depth, x, width, node
 
-    def draw(node: Node, x: float, depth: int) -> None:
-        nonlocal depth_max
+    def place(node: Node, x: float, depth: int) -> None:
         width = WIDTH * node.weight / root.weight
         if width < MIN_WIDTH_PX:
             return
-        depth_max = max(depth_max, depth)
+        boxes.append((depth, x, width, node))
+        for child in sorted(node.children.values(), key=lambda c: c.name):
+            place(child, x, depth + 1)
+            x += WIDTH * child.weight / root.weight
+
+    place(root, 0.0, 0)
+    height = (max(depth for depth, *_ in boxes) + 3) * ROW
+    rects = []
+    for depth, x, width, node in boxes:
+        y = height - (depth + 1) * ROW  # callers at the bottom
         label = f"{node.name} ({100 * node.weight / root.weight:.1f}%)"
         hue = 10 + zlib.crc32(node.name.encode()) % 40
+        text = html.escape(node.name[: int(width / 7)]) if width > 40 else ""
         rects.append(
-            f'<g><title>{html.escape(label)}</title><rect x="{x:.1f}" y="{{y{depth}}}" '
+            f'<g><title>{html.escape(label)}</title><rect x="{x:.1f}" y="{y}" '
             f'width="{width:.1f}" height="{ROW - 1}" fill="hsl({hue},85%,62%)"/>'
-            f'<text x="{x + 3:.1f}" y="{{t{depth}}}">'
-            f"{html.escape(node.name[: int(width / 7)]) if width > 40 else ''}</text></g>"
+            f'<text x="{x + 3:.1f}" y="{y + ROW - 4}">{text}</text></g>'
         )
-        child_x = x
-        for child in sorted(node.children.values(), key=lambda c: c.name):
-            draw(child, child_x, depth + 1)
-            child_x += WIDTH * child.weight / root.weight
-
-    draw(root, 0.0, 0)
-    height = (depth_max + 3) * ROW
     body = "\n".join(rects)
-    for depth in range(depth_max + 1):  # callers at the bottom
-        y = height - (depth + 1) * ROW
-        body = body.replace(f"{{y{depth}}}", str(y)).replace(f"{{t{depth}}}", str(y + ROW - 4))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'font-family="monospace" font-size="11">\n'

@@ -58,20 +58,19 @@ class ProcessMeter:
         self.last: dict[int, float] = {}
 
     def sample(self) -> None:
-        seen = {}
         for pid in [*self.box.pids(), os.getpid()]:
             with contextlib.suppress(psutil.Error):
                 proc = psutil.Process(pid)
                 times = proc.cpu_times()
-                kind = (
-                    "load-driver"
-                    if pid == os.getpid()
-                    else memory.process_kind(proc, self.localstack_pid)
-                )
-                seen[pid] = (kind, times.user + times.system)
-        for pid, (kind, cpu) in seen.items():
-            self.first.setdefault(pid, (kind, cpu))
-            self.last[pid] = cpu
+                cpu = times.user + times.system
+                if pid not in self.first:  # its kind once: cmdline and environ are not cheap
+                    kind = (
+                        "load-driver"
+                        if pid == os.getpid()
+                        else memory.process_kind(proc, self.localstack_pid)
+                    )
+                    self.first[pid] = (kind, cpu)
+                self.last[pid] = cpu
 
     def cpu_by_kind(self) -> dict[str, float]:
         spent: dict[str, float] = {}  # CPU seconds
