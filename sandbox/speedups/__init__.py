@@ -3,8 +3,10 @@
 LocalStack runs as one Python process (one GIL) for every service of the sandbox, so each
 millisecond of CPU it spends per request limits the whole app's throughput (see
 docs/performance.md). Each module here removes one measured cost, isolated and saying what it
-changes and why there was no seam for it; :mod:`sandbox.speedups.hooks` installs them when
-LocalStack starts, through its published ``localstack.hooks.on_infra_start`` entry point.
+changes and why there was no seam for it; one, :mod:`sandbox.speedups.flow_first`, removes no
+cost but decides who waits when the core is full (the API, so that the event flow keeps up).
+:mod:`sandbox.speedups.hooks` installs them when LocalStack starts, through its published
+``localstack.hooks.on_infra_start`` entry point.
 Settings that need no code (in-memory internal clients) are in ``sandbox.runner``.
 
 ``SKYBOOK_SPEEDUPS=0`` installs none of them (to compare, or to rule them out);
@@ -23,7 +25,9 @@ SPEEDUPS = (
     "fast_uuid",
     "lambda_logs",
     "events_pool",
+    "events_log_target",
     "keepalive_timers",
+    "flow_first",
 )
 
 

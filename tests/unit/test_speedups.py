@@ -18,7 +18,14 @@ import pytest
 from devtools import flamegraph
 from devtools.profile import count_requests, per_booking
 from sandbox.lambda_executor import environment_bound
-from sandbox.speedups import SPEEDUPS, chosen, fast_uuid, keepalive_timers, lambda_logs
+from sandbox.speedups import (
+    SPEEDUPS,
+    chosen,
+    fast_uuid,
+    flow_first,
+    keepalive_timers,
+    lambda_logs,
+)
 
 
 def test_all_speedups_by_default_none_with_0_some_left_out_or_only_some() -> None:
@@ -160,3 +167,39 @@ def test_flame_graph_from_a_speedscope_recording(tmp_path: Path) -> None:
     svg = ElementTree.fromstring(flamegraph.render_svg(root, "a <title>"))
     titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
     assert "parse (werkzeug/http.py) (37.5%)" in titles
+
+
+def test_flow_backlog_waits_at_its_limit_until_one_is_done() -> None:
+    backlog = flow_first.Backlog(limit=2)
+    backlog.add("a")
+    assert backlog.wait_until_below(timeout=5) == 0.0  # below the limit: no wait
+    backlog.add("b")
+    threading.Timer(0.2, backlog.done, args=["a"]).start()
+    waited = backlog.wait_until_below(timeout=5)
+    assert 0.1 < waited < 5 and len(backlog) == 1
+
+
+def test_flow_backlog_counts_a_retried_request_once_and_gives_up_after_its_timeout() -> None:
+    backlog = flow_first.Backlog(limit=1)
+    backlog.add("r")
+    backlog.add("r")  # the same request queued again (a retry)
+    assert len(backlog) == 1
+    assert backlog.wait_until_below(timeout=0.1) >= 0.1  # nobody finishes: it goes ahead
+    backlog.done("r")
+    backlog.done("r")  # handled twice (given back by a stopped poller): no harm
+    assert len(backlog) == 0
+
+
+def test_flow_backlog_forgets_entries_older_than_stale_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    backlog = flow_first.Backlog(limit=1)
+    backlog.add("lost")  # e.g. its function was deleted with events queued
+    monkeypatch.setattr(flow_first, "STALE_S", 0.0)
+    assert backlog.wait_until_below(timeout=5) < 1
+    assert len(backlog) == 0
+
+
+def test_flow_backlog_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = flow_first.DEFAULT_BACKLOG
+    for raw, limit in (("", default), ("0", 0), ("3", 3), ("x", default)):
+        monkeypatch.setenv(flow_first.BACKLOG_ENV, raw)
+        assert flow_first.backlog_limit() == limit

@@ -1,0 +1,50 @@
+"""EventBridge's CloudWatch Logs target writes to the logs backend directly instead of
+through four protocol round trips.
+
+LocalStack's ``LogsTargetSender`` writes each event to a log stream of its own: a
+``CreateLogStream`` and a ``PutLogEvents`` on an internal boto3 client. Each call is
+serialised by botocore, parsed by LocalStack's handler chain, handed by the logs provider to
+moto, which parses the same request again (``call_moto``), and its answer is serialised and
+parsed twice back. The app's all-events rule does this for both events of a booking: about
+8 % of LocalStack's CPU under load (docs/performance.md). This module makes the same two
+calls on the moto logs backend the provider ends in: the same stream per event (a UUID), the
+same message and timestamp, and LocalStack's subscription filters still run (they are its
+patch of moto's ``LogStream.put_log_events``).
+
+It takes the short way only when nothing else would happen on the long one; otherwise it
+calls LocalStack's own ``send_event``: a target with a ``RoleArn`` (another account's
+credentials), a log group that does not exist (the error stays LocalStack's), and any metric
+filter in the account and region (the provider's ``PutLogEvents`` checks the events against
+each and turns matches into CloudWatch metrics).
+Installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from typing import Any
+
+
+@functools.cache  # once per process: installing twice would wrap twice
+def install() -> None:
+    from localstack.services.events import target
+    from localstack.services.logs.models import get_moto_logs_backend
+
+    original = target.LogsTargetSender.send_event
+
+    @functools.wraps(original)
+    def send_event(self: Any, event: Any, trace_header: Any) -> None:
+        group = self.target["Arn"].split(":")[6]
+        backend = None
+        if not self.target.get("RoleArn"):  # else: the client of an assumed role, as before
+            backend = get_moto_logs_backend(self.account_id, self.region)
+        if backend is None or group not in backend.groups or backend.filters.metric_filters:
+            original(self, event, trace_header)
+            return
+        stream = str(uuid.uuid4())  # a stream per event, as LocalStack does
+        backend.create_log_stream(group, stream)
+        message = {"timestamp": target.now_utc(millis=True), "message": target.to_json_str(event)}
+        backend.put_log_events(group, stream, [message])
+
+    target.LogsTargetSender.send_event = send_event

@@ -1,0 +1,72 @@
+"""Under a backlog of asynchronous invocations, an API request waits for the event flow
+(``sandbox/speedups/flow_first.py``): the kit's own LocalStack keeps the flow current."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sandbox.speedups import flow_first
+from tests.conftest import SandboxUnderTest
+from tests.e2e.conftest import App
+from tests.sandbox.lambdas import ROLE, wait_until, zip_of
+
+SLOW = """
+import time
+
+def handler(event, context):
+    time.sleep(0.5)
+    print("DONE", repr(time.time()))
+"""
+
+
+def test_an_api_request_waits_while_async_invocations_are_behind(
+    app: App, sandbox: SandboxUnderTest
+) -> None:
+    if sandbox.embedded is None:
+        pytest.skip("only the kit's own LocalStack has the flow-first gate")
+    lam = sandbox.client("lambda")
+    name = f"t-slow-{uuid.uuid4().hex[:8]}"
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role=ROLE,
+        Code={"ZipFile": zip_of({"app.py": SLOW})},
+        Timeout=10,
+    )
+    try:
+        wait_until(
+            lambda: lam.get_function(FunctionName=name)["Configuration"]["State"] == "Active",
+            what=f"{name} Active",
+        )
+        queued = flow_first.DEFAULT_BACKLOG + 4
+        for _ in range(queued):
+            lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+
+        answer = app.post({})  # refused by bookFlight (400), after the gate let it through
+        answered = time.time()
+        assert answer.status == 400
+
+        group = f"/aws/lambda/{name}"
+        logs = sandbox.client("logs")
+
+        def finished() -> list[float]:
+            with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
+                pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+                lines = [e["message"] for page in pages for e in page["events"]]
+                done = [float(line.split()[1]) for line in lines if line.startswith("DONE ")]
+                return done if len(done) == queued else []
+            return []
+
+        done = wait_until(finished, timeout=30, what="every queued invocation finished")
+        # The gate opens once fewer than the limit are queued or running.
+        before = sum(t < answered for t in done)
+        assert before >= queued - flow_first.DEFAULT_BACKLOG + 1, (before, sorted(done))
+    finally:
+        with contextlib.suppress(ClientError):
+            lam.delete_function(FunctionName=name)
