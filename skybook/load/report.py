@@ -38,13 +38,19 @@ def build(
 ) -> dict[str, Any]:
     """``bookings`` are the accepted ones as last read (by id), ``stored`` every booking item
     of the run."""
-    # Booking to email: the request left -> sendBookingReceipt recorded the email as sent.
+    # Booking to email: the request left -> sendBookingReceipt recorded the email as sent; and
+    # the part of it after the API's answer (how far the event flow lags behind the API).
     sent_at = {o.booking_id: o.sent_at for o in outcomes if o.booking_id}
-    to_email = [
-        (_wall(b["notificationSentAt"]) - sent_at[i]) * 1000
+    answered_at = {
+        o.booking_id: o.sent_at + (o.latency_ms or 0) / 1000 for o in outcomes if o.booking_id
+    }
+    mailed_at = {
+        i: _wall(b["notificationSentAt"])
         for i, b in bookings.items()
         if i in sent_at and b.get("notificationSentAt")
-    ]
+    }
+    to_email = [(at - sent_at[i]) * 1000 for i, at in mailed_at.items()]
+    answer_to_email = [(at - answered_at[i]) * 1000 for i, at in mailed_at.items()]
     completed = [b for b in bookings.values() if b.get("notification") == NOTIFICATION_SENT]
     first_sent = min((o.sent_at for o in outcomes), default=time.time())
     last_mail = max((_wall(b["notificationSentAt"]) for b in completed), default=first_sent)
@@ -84,6 +90,7 @@ def build(
             [o.latency_ms for o in outcomes if o.status is not None and o.latency_ms is not None]
         ),
         "bookingToEmailMs": summary(to_email) | {"source": "notificationSentAt"},
+        "answerToEmailMs": summary(answer_to_email),
         "errors": dict(errors),
         "cpu": cpu,
         "checks": checks,

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from skybook.contract import NOTIFICATION_SENT
+from skybook.load import report
 from skybook.load.__main__ import main as load_main
 from skybook.load.audit import audit
 from skybook.load.driver import Outcome
@@ -112,3 +114,26 @@ def test_without_event_log_is_refused_for_a_running_sandbox(
         load_main(["--without-event-log", "--endpoint", "http://127.0.0.1:4566"])
     assert stopped.value.code == 2
     assert "only applies to the load's own sandbox" in capsys.readouterr().err
+
+
+def test_report_times_the_email_from_the_request_and_from_the_apis_answer() -> None:
+    flight = Flight("LHR", "2031-01-01", 10)
+    first, second = _outcome(0, flight, 1, 200, "b1"), _outcome(1, flight, 1, 200, "b2")
+    first.sent_at, first.latency_ms = 1000.0, 300.0  # answered at 1000.3
+    second.sent_at, second.latency_ms = 1001.0, 500.0  # answered at 1001.5
+    mailed = {"b1": "1970-01-01T00:16:41+00:00", "b2": "1970-01-01T00:16:42+00:00"}  # 1001, 1002
+    sent = NOTIFICATION_SENT
+    bookings = {b: {"notification": sent, "notificationSentAt": at} for b, at in mailed.items()}
+    built = report.build(
+        run_id="r",
+        endpoint=None,
+        parameters={},
+        outcomes=[first, second],
+        bookings=bookings,
+        stored=[],
+        checks={},
+        cpu={},
+        timings=report.Timings(send_s=2.0, settle_s=2.0),
+    )
+    assert built["bookingToEmailMs"]["max"] == 1000.0
+    assert built["answerToEmailMs"]["p50"] == 500.0 and built["answerToEmailMs"]["max"] == 700.0
