@@ -181,8 +181,8 @@ def surplus_idle_s(env: dict[str, str]) -> float | None:
 
 
 def summary(report: dict[str, Any]) -> dict[str, Any]:
-    keys = ("ok", "throughput", "apiLatencyMs", "bookingToEmailMs", "answerToEmailMs")
-    keys += ("errors", "cpu")
+    keys = ["ok", "throughput", "apiLatencyMs", "bookingToEmailMs", "answerToEmailMs"]
+    keys += ["errors", "cpu"]
     return {k: report[k] for k in keys if k in report}
 
 
