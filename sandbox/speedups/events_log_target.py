@@ -11,11 +11,19 @@ calls on the moto logs backend the provider ends in: the same stream per event (
 same message and timestamp, and LocalStack's subscription filters still run (they are its
 patch of moto's ``LogStream.put_log_events``).
 
+What differs: the handler chain is skipped (nothing of it applies to these two calls here:
+no IAM enforcement, the request metadata only names EventBridge as the caller), and a failure
+is moto's exception rather than a ``ClientError``, which only changes the wording of the
+"TargetDeliveryFailure" line LocalStack logs (the event is dropped either way). Seen on both
+ways alike: once a log group has a subscription filter, LocalStack 4.14 fails to create
+streams in it (``ResourceAlreadyExistsException``), so such a group logs no events at all.
+
 It takes the short way only when nothing else would happen on the long one; otherwise it
 calls LocalStack's own ``send_event``: a target with a ``RoleArn`` (another account's
 credentials), a log group that does not exist (the error stays LocalStack's), and any metric
 filter in the account and region (the provider's ``PutLogEvents`` checks the events against
-each and turns matches into CloudWatch metrics).
+each and, when CloudWatch is one of the sandbox's services, which it is not by default, turns
+matches into metrics).
 Installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
 """
 

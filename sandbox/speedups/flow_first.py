@@ -6,20 +6,26 @@ LocalStack's one process (one core, see docs/performance.md). Left alone, the 20
 ``./scripts/load`` take the core first: the API accepts bookings faster than the event flow
 completes them, the difference queues in Lambda's async event queues for as long as the load
 lasts, and a receipt arrives 10 s and more after its booking. That lag is the sandbox's, not
-the app's, and it teaches the wrong lesson about an event-driven design. So when more than
-``SKYBOOK_FLOW_BACKLOG`` asynchronous Lambda invocations are queued or running, an API
-Gateway request waits (at most MAX_WAIT_S) before it calls its integration: the clients slow
-to what the whole app can complete, and an event is handled soon after it was sent.
+the app's, and it teaches the wrong lesson about an event-driven design. So while
+``SKYBOOK_FLOW_BACKLOG`` (default 8) or more asynchronous Lambda invocations are queued or
+running, an API Gateway request waits before it calls its integration, at most MAX_WAIT_S;
+each invocation that finishes lets one waiting request go. The clients slow to what the whole
+app can complete, and an event is handled soon after it was sent.
 
-What changes against AWS: only timing. Every answer, every event and its order stay as they
-were; an API request under a backlog answers later (on AWS it would not wait, and a real
-overload would throttle it with a 429 instead). ``SKYBOOK_FLOW_BACKLOG=0`` turns it off.
+What changes against AWS: timing. Every answer, every event and its order stay as they were;
+an API request under a backlog answers later (on AWS it would not wait; a real overload would
+throttle it with a 429 instead). One case is more than timing: a function that calls an API
+of the sandbox over HTTP while the backlog is full waits too (it is itself counted, running),
+at most MAX_WAIT_S per call, which a short function timeout may not allow. No function of the
+app does that; ``SKYBOOK_FLOW_BACKLOG=0`` (or ``SKYBOOK_SPEEDUPS=-flow_first``) turns the gate
+off.
 
-Counted: Lambda invocations of type ``Event`` from ``enqueue_event`` until LocalStack's
-poller has handled them (run, retried later or given up), keyed by request id so that a
-retry is not counted twice; entries older than STALE_S are dropped (a function deleted with
-events queued). There is no seam for either end, so this module wraps
-``LambdaEventManager.enqueue_event``, ``LambdaVersionManager.invoke`` and API Gateway's
+Counted: Lambda invocations of type ``Event`` from ``enqueue_event`` until
+``LambdaVersionManager.invoke`` returns for them, by request id. A retry is not counted: the
+poller re-queues it with a delay, past ``enqueue_event``. The entries of a version whose event
+manager stops (its function deleted) are dropped, and as a last resort any entry older than
+STALE_S. There is no seam for either end, so this module wraps ``enqueue_event`` and ``stop``
+of ``LambdaEventManager``, ``LambdaVersionManager.invoke`` and API Gateway's
 ``IntegrationHandler.__call__`` (each calls the original unchanged). Installed once at
 LocalStack's start by :mod:`sandbox.speedups.hooks`.
 """
@@ -37,27 +43,34 @@ LOG = logging.getLogger(__name__)
 
 BACKLOG_ENV = "SKYBOOK_FLOW_BACKLOG"
 DEFAULT_BACKLOG = 8
-MAX_WAIT_S = 5.0
-STALE_S = 60.0
+MAX_WAIT_S = 2.0
+STALE_S = 300.0
 
 
 class Backlog:
-    """Asynchronous invocations not handled yet, and a wait for them to drop below a limit."""
+    """Asynchronous invocations not handled yet, and a gate that lets a request pass while
+    fewer than ``limit`` are pending (one waiting request per invocation that finishes)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._changed = threading.Condition()
-        self._pending: dict[str, float] = {}  # request id -> when it was queued
+        self._pending: dict[str, tuple[float, object]] = {}  # request id -> (queued at, owner)
 
-    def add(self, request_id: str) -> None:
+    def add(self, request_id: str, owner: object = None) -> None:
         with self._changed:
-            self._pending[request_id] = time.monotonic()
+            self._pending[request_id] = (time.monotonic(), owner)
 
     def done(self, request_id: str) -> None:
         with self._changed:
-            if self._pending.pop(request_id, None) is not None and (
-                len(self._pending) < self.limit
-            ):
+            if self._pending.pop(request_id, None) is not None and not self._full():
+                self._changed.notify()
+
+    def drop_owner(self, owner: object) -> None:
+        """Forget the invocations of one owner (an event manager that stopped for good)."""
+        with self._changed:
+            for request_id in [r for r, (_, o) in self._pending.items() if o is owner]:
+                del self._pending[request_id]
+            if not self._full():
                 self._changed.notify_all()
 
     def __len__(self) -> int:
@@ -70,18 +83,18 @@ class Backlog:
         started = time.monotonic()
         deadline = started + timeout
         with self._changed:
-            while self._over_limit():
+            while self._full():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._changed.wait(remaining)
         return time.monotonic() - started
 
-    def _over_limit(self) -> bool:
+    def _full(self) -> bool:
         if len(self._pending) < self.limit:
             return False
         stale = time.monotonic() - STALE_S
-        for request_id in [r for r, queued in self._pending.items() if queued < stale]:
+        for request_id in [r for r, (queued, _) in self._pending.items() if queued < stale]:
             del self._pending[request_id]
         return len(self._pending) >= self.limit
 
@@ -104,18 +117,26 @@ def install() -> Backlog | None:
     from localstack.services.lambda_.invocation import event_manager, version_manager
 
     backlog = Backlog(limit)
-    enqueue = event_manager.LambdaEventManager.enqueue_event
+    manager = event_manager.LambdaEventManager
+    enqueue, stop = manager.enqueue_event, manager.stop
     invoke = version_manager.LambdaVersionManager.invoke
     integrate = integration.IntegrationHandler.__call__
 
     @functools.wraps(enqueue)
     def enqueue_event(self: Any, invocation: Any) -> None:
-        backlog.add(invocation.request_id)
+        backlog.add(invocation.request_id, owner=self)
         try:
             enqueue(self, invocation)
         except BaseException:
             backlog.done(invocation.request_id)
             raise
+
+    @functools.wraps(stop)
+    def stop_and_forget(self: Any) -> None:
+        try:
+            stop(self)
+        finally:
+            backlog.drop_owner(self)
 
     @functools.wraps(invoke)
     def invoke_counted(self: Any, invocation: Any) -> Any:
@@ -131,7 +152,8 @@ def install() -> Backlog | None:
             LOG.debug("an API request went ahead with %d events behind", len(backlog))
         return integrate(self, chain, context, response)
 
-    event_manager.LambdaEventManager.enqueue_event = enqueue_event
+    manager.enqueue_event = enqueue_event
+    manager.stop = stop_and_forget
     version_manager.LambdaVersionManager.invoke = invoke_counted
     integration.IntegrationHandler.__call__ = integrate_when_caught_up
     return backlog

@@ -179,23 +179,39 @@ def test_flow_backlog_waits_at_its_limit_until_one_is_done() -> None:
     assert 0.1 < waited < 5 and len(backlog) == 1
 
 
-def test_flow_backlog_counts_a_retried_request_once_and_gives_up_after_its_timeout() -> None:
+def test_flow_backlog_lets_one_waiting_request_go_per_invocation_done() -> None:
+    backlog = flow_first.Backlog(limit=2)
+    for request_id in ("a", "b", "c"):
+        backlog.add(request_id)
+    passed: list[float] = []
+    waiters = [
+        threading.Thread(target=lambda: passed.append(backlog.wait_until_below(timeout=5)))
+        for _ in range(2)
+    ]
+    for waiter in waiters:
+        waiter.start()
+    backlog.done("a")  # still at the limit (2): nobody goes
+    backlog.done("b")  # below it: one goes
+    wait_until = time.monotonic() + 5
+    while not passed and time.monotonic() < wait_until:
+        time.sleep(0.01)
+    time.sleep(0.1)  # give a wrongly woken second waiter the chance to pass too
+    assert len(passed) == 1
+    backlog.done("c")
+    for waiter in waiters:
+        waiter.join(timeout=5)
+    assert len(passed) == 2
+
+
+def test_flow_backlog_gives_up_after_its_timeout_and_forgets_a_stopped_owner() -> None:
     backlog = flow_first.Backlog(limit=1)
-    backlog.add("r")
-    backlog.add("r")  # the same request queued again (a retry)
-    assert len(backlog) == 1
+    manager, other = object(), object()
+    backlog.add("r", owner=manager)
     assert backlog.wait_until_below(timeout=0.1) >= 0.1  # nobody finishes: it goes ahead
-    backlog.done("r")
-    backlog.done("r")  # handled twice (given back by a stopped poller): no harm
-    assert len(backlog) == 0
-
-
-def test_flow_backlog_forgets_entries_older_than_stale_s(monkeypatch: pytest.MonkeyPatch) -> None:
-    backlog = flow_first.Backlog(limit=1)
-    backlog.add("lost")  # e.g. its function was deleted with events queued
-    monkeypatch.setattr(flow_first, "STALE_S", 0.0)
-    assert backlog.wait_until_below(timeout=5) < 1
-    assert len(backlog) == 0
+    backlog.done("unknown")  # done twice or never counted: no harm
+    backlog.add("s", owner=other)
+    backlog.drop_owner(manager)  # e.g. its function was deleted with events queued
+    assert len(backlog) == 1
 
 
 def test_flow_backlog_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
