@@ -7,7 +7,10 @@ Everything lives under one git-ignored folder (``.skybook`` in the repo, or
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +88,15 @@ class Paths:
 
     def sandbox_dir(self, name: str) -> Path:
         return self.sandboxes / name
+
+
+@contextlib.contextmanager
+def folder_shared_with_functions(preferred: Path) -> Iterator[Path]:
+    """A folder both the kit and the sandbox's functions can write: ``preferred``, unless it
+    lies below /tmp (a kit cloned there), where a function sees a /tmp of its own and the kit's
+    folders read-only (README, "Still different from AWS"); then a new one in /var/tmp."""
+    if not preferred.resolve().is_relative_to("/tmp"):
+        yield preferred
+        return
+    with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="skybook-shared-") as shared:
+        yield Path(shared)

@@ -8,7 +8,6 @@ event here must be handled well before that.
 from __future__ import annotations
 
 import json
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from sandbox.paths import folder_shared_with_functions
 from tests.conftest import SandboxUnderTest
 from tests.sandbox.lambdas import function_updated, wait_until
 
@@ -81,17 +81,12 @@ def handler(event, context):
 
 @pytest.fixture
 def shared_folder(sandbox: SandboxUnderTest) -> Iterator[Path]:
-    """A folder the test reads and a function writes: the embedded sandbox's, unless the kit
-    lives below /tmp (a clone in /tmp), where a function sees its own /tmp and the kit's
-    folders read-only (README: "Still different from AWS"); then one in /var/tmp."""
+    """A folder the test reads and a function writes (the embedded sandbox's, or one in
+    /var/tmp when the kit lives below /tmp)."""
     if sandbox.embedded is None:
         pytest.skip("needs a folder the test and the function share (the embedded sandbox's)")
-    folder = Path(sandbox.embedded.dir)
-    if not folder.resolve().is_relative_to("/tmp"):
-        yield folder
-        return
-    with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="skybook-test-") as shared:
-        yield Path(shared)
+    with folder_shared_with_functions(Path(sandbox.embedded.dir)) as shared:
+        yield shared
 
 
 def test_update_lets_the_invocation_in_flight_finish(
