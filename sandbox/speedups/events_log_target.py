@@ -2,14 +2,11 @@
 through four protocol round trips.
 
 LocalStack's ``LogsTargetSender`` writes each event to a log stream of its own: a
-``CreateLogStream`` and a ``PutLogEvents`` on an internal boto3 client. Each call is
-serialised by botocore, parsed by LocalStack's handler chain, handed by the logs provider to
-moto, which parses the same request again (``call_moto``), and its answer is serialised and
-parsed twice back. The app's all-events rule does this for both events of a booking: about
-8 % of LocalStack's CPU under load (docs/performance.md). This module makes the same two
-calls on the moto logs backend the provider ends in: the same stream per event (a UUID), the
-same message and timestamp, and LocalStack's subscription filters still run (they are its
-patch of moto's ``LogStream.put_log_events``).
+``CreateLogStream`` and a ``PutLogEvents`` on an internal boto3 client, each parsed twice
+(:mod:`sandbox.speedups.logs_backend`). The app's all-events rule does this for both events of
+a booking: about 8 % of LocalStack's CPU under load (docs/performance.md). This module makes
+the same two calls on the moto logs backend the provider ends in: the same stream per event (a
+UUID), the same message and timestamp, under the event bus's account and region as before.
 
 What differs: the handler chain is skipped (nothing of it applies to these two calls here:
 no IAM enforcement, the request metadata only names EventBridge as the caller), and a failure
@@ -18,13 +15,10 @@ is moto's exception rather than a ``ClientError``, which only changes the wordin
 ways alike: once a log group has a subscription filter, LocalStack 4.14 fails to create
 streams in it (``ResourceAlreadyExistsException``), so such a group logs no events at all.
 
-It takes the short way only when nothing else would happen on the long one; otherwise it
-calls LocalStack's own ``send_event``: a target with a ``RoleArn`` (another account's
-credentials), a log group that does not exist (the error stays LocalStack's), and any metric
-filter in the account and region (the provider's ``PutLogEvents`` checks the events against
-each and, when CloudWatch is one of the sandbox's services, which it is not by default, turns
-matches into metrics).
-Installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
+It takes the short way only when nothing else would happen on the long one
+(:func:`~sandbox.speedups.logs_backend.writable_backend`), and not for a target with a
+``RoleArn`` (another account's credentials); otherwise it calls LocalStack's own
+``send_event``. Installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
 """
 
 from __future__ import annotations
@@ -33,11 +27,12 @@ import functools
 import uuid
 from typing import Any
 
+from sandbox.speedups.logs_backend import writable_backend
+
 
 @functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
     from localstack.services.events import target
-    from localstack.services.logs.models import get_moto_logs_backend
 
     original = target.LogsTargetSender.send_event
 
@@ -46,8 +41,8 @@ def install() -> None:
         group = self.target["Arn"].split(":")[6]
         backend = None
         if not self.target.get("RoleArn"):  # else: the client of an assumed role, as before
-            backend = get_moto_logs_backend(self.account_id, self.region)
-        if backend is None or group not in backend.groups or backend.filters.metric_filters:
+            backend = writable_backend(self.account_id, self.region, group)
+        if backend is None:
             original(self, event, trace_header)
             return
         stream = str(uuid.uuid4())  # a stream per event, as LocalStack does

@@ -13,9 +13,12 @@ the call). The window is FLUSH_S (0.2 s) while invocations come one at a time, F
 (1 s) once the previous round held more than one: under load every environment has its own
 stream, so a 0.2 s window still put about one invocation per call (17 % of LocalStack's GIL in
 a load run); with 1 s, 0.4 calls per booking and 5 %. Logs reach CloudWatch Logs at most a
-second later than before; AWS itself delivers them with a delay of seconds. The rest is
-LocalStack's loop as it is: the client (the function's role), creating a missing group and
-stream, logging errors, stopping on its shutdown pill.
+second later than before; AWS itself delivers them with a delay of seconds. Once a stream
+exists, its batches go straight into the moto logs backend of the function role's account
+(:mod:`sandbox.speedups.logs_backend`: each line otherwise serialised and parsed three times);
+the rest is LocalStack's loop as it is: the client (the function's role) for a missing group or
+stream (created) and whenever metric filters exist, logging errors, stopping on its shutdown
+pill.
 
 There is no seam for log delivery (``LambdaVersionManager`` creates its ``LogHandler``
 directly); installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
@@ -31,6 +34,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from sandbox.speedups.logs_backend import writable_backend
 
 LOG = logging.getLogger(__name__)
 
@@ -77,10 +82,16 @@ def _collect(
     return batch, False
 
 
-def _put(logs_client: Any, group: str, stream: str, events: list[dict[str, Any]]) -> None:
-    """LocalStack's put, creating a missing group and stream, in chunks CloudWatch accepts."""
+def _put(
+    logs_client: Any, backend: Any, group: str, stream: str, events: list[dict[str, Any]]
+) -> None:
+    """LocalStack's put, creating a missing group and stream, in chunks CloudWatch accepts;
+    straight into ``backend`` when there is one (the group and stream exist)."""
     for start in range(0, len(events), MAX_EVENTS):
         chunk = events[start : start + MAX_EVENTS]
+        if backend is not None:
+            backend.put_log_events(group, stream, chunk)
+            continue
         try:
             logs_client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=chunk)
         except logs_client.exceptions.ResourceNotFoundException:
@@ -108,6 +119,8 @@ def install() -> None:
             role_arn=self.role_arn,
             service_principal=ServicePrincipal.lambda_,
         ).logs
+        arn = str(self.role_arn or "").split(":")
+        account_id = arn[4] if len(arn) > 4 else ""  # the role's account is the client's
         window_s = FLUSH_S
         while not self._shutdown_event.is_set():
             first = self.log_queue.get()
@@ -121,7 +134,10 @@ def install() -> None:
                 streams.setdefault(key, []).append(stamped)
             for (group, stream), items in streams.items():
                 try:
-                    _put(logs_client, group, stream, _events(items))
+                    backend = None
+                    if account_id:
+                        backend = writable_backend(account_id, self.region, group, stream)
+                    _put(logs_client, backend, group, stream, _events(items))
                 except Exception as e:
                     LOG.warning(
                         "Error saving logs to group %s in region %s: %s", group, self.region, e
