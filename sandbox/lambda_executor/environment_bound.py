@@ -34,12 +34,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+
+from sandbox.settings import number_setting
 
 LOG = logging.getLogger(__name__)
 
@@ -51,27 +52,15 @@ SURPLUS_IDLE_ENV = "SKYBOOK_LAMBDA_SURPLUS_IDLE_S"
 DEFAULT_SURPLUS_IDLE_S = 10.0
 
 
-def _number(name: str, default: Any, parse: Any) -> Any:
-    """``$name`` parsed, or ``default`` when unset or not a number (with a warning)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return parse(raw)
-    except ValueError:
-        LOG.warning("%s=%r is not a number: using %s", name, raw, default)
-        return default
-
-
 def limit() -> int | None:
     """The bound per function version, None for none."""
-    value = int(_number(LIMIT_ENV, DEFAULT_LIMIT, int))
+    value = number_setting(LIMIT_ENV, DEFAULT_LIMIT, int)
     return value if value > 0 else None
 
 
 def surplus_idle_s() -> float:
     """How long a surplus idle environment is kept; 0 (or less) for no reaping."""
-    return float(_number(SURPLUS_IDLE_ENV, DEFAULT_SURPLUS_IDLE_S, float))
+    return number_setting(SURPLUS_IDLE_ENV, DEFAULT_SURPLUS_IDLE_S, float)
 
 
 # One surplus decision at a time: two environments whose timers fire together must not each

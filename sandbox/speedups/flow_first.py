@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 import time
 from typing import Any
+
+from sandbox.settings import number_setting
 
 LOG = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class Backlog:
 
     def done(self, request_id: str) -> None:
         with self._changed:
-            if self._pending.pop(request_id, None) is not None and not self._full():
+            if self._pending.pop(request_id, None) is not None and len(self) < self.limit:
                 self._changed.notify()
 
     def drop_owner(self, owner: object) -> None:
@@ -100,12 +101,7 @@ class Backlog:
 
 
 def backlog_limit() -> int:
-    raw = os.environ.get(BACKLOG_ENV, "").strip()
-    try:
-        return max(0, int(raw)) if raw else DEFAULT_BACKLOG
-    except ValueError:
-        LOG.warning("%s=%r is not a number: using %d", BACKLOG_ENV, raw, DEFAULT_BACKLOG)
-        return DEFAULT_BACKLOG
+    return max(0, number_setting(BACKLOG_ENV, DEFAULT_BACKLOG, int))
 
 
 @functools.cache  # once per process: installing twice would wrap twice

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from sandbox.speedups import SWITCH_ENV, chosen, flow_first
 from tests.conftest import SandboxUnderTest
 from tests.e2e.conftest import App
-from tests.sandbox.lambdas import ROLE, wait_until, zip_of
+from tests.sandbox.lambdas import create_python_function, wait_until
 
 SLOW = """
 import time
@@ -36,19 +36,8 @@ def test_an_api_request_waits_while_async_invocations_are_behind(
         pytest.skip("the flow-first gate is set otherwise in this environment")
     lam = sandbox.client("lambda")
     name = f"t-slow-{uuid.uuid4().hex[:8]}"
-    lam.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Handler="app.handler",
-        Role=ROLE,
-        Code={"ZipFile": zip_of({"app.py": SLOW})},
-        Timeout=10,
-    )
     try:
-        wait_until(
-            lambda: lam.get_function(FunctionName=name)["Configuration"]["State"] == "Active",
-            what=f"{name} Active",
-        )
+        create_python_function(lam, name, SLOW, Timeout=10)
         queued = flow_first.DEFAULT_BACKLOG + 4
         for _ in range(queued):
             lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")

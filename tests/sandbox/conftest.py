@@ -15,7 +15,8 @@ from botocore.exceptions import ClientError
 
 from sandbox import devmode
 from tests.conftest import REGION, SandboxUnderTest
-from tests.sandbox.lambdas import ROLE, wait_until, zip_of
+from tests.sandbox.lambdas import ROLE, zip_of
+from tests.sandbox.lambdas import wait_active as wait_for_active
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -79,10 +80,7 @@ def make_function(lam: LambdaClient) -> Iterator[Callable[..., str]]:
         )
         created.append(name)
         if wait_active:
-            wait_until(
-                lambda: lam.get_function(FunctionName=name)["Configuration"]["State"] == "Active",
-                what=f"{name} Active",
-            )
+            wait_for_active(lam, name)
         return name
 
     yield make

@@ -41,6 +41,27 @@ def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "con
     return polling.wait_for(check, timeout=timeout, interval=0.05, error=failure)
 
 
+def wait_active(lam: LambdaClient, name: str) -> None:
+    wait_until(
+        lambda: lam.get_function(FunctionName=name)["Configuration"]["State"] == "Active",
+        what=f"{name} Active",
+    )
+
+
+def create_python_function(lam: LambdaClient, name: str, source: str, **config: Any) -> None:
+    """A python3.13 function whose ``app.py`` is ``source`` (handler ``app.handler``), Active
+    when this returns; ``config`` adds to ``CreateFunction``'s parameters."""
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role=ROLE,
+        Code={"ZipFile": zip_of({"app.py": source})},
+        **config,
+    )
+    wait_active(lam, name)
+
+
 def invoke(
     lam: LambdaClient, name: str, event: Any = None, **kwargs: Any
 ) -> tuple[Any, InvocationResponseTypeDef]:

@@ -26,7 +26,7 @@ from botocore.config import Config
 
 from sandbox.runner import Sandbox, temporary_sandbox
 from tests.conftest import QUICK_STOP, REGION, SandboxUnderTest
-from tests.sandbox.lambdas import ROLE, invoke, wait_until, zip_of
+from tests.sandbox.lambdas import create_python_function, invoke
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -77,23 +77,9 @@ def configured(sandbox: SandboxUnderTest) -> Iterator[tuple[Sandbox, LambdaClien
         yield own, lam
 
 
-def _create(lam: LambdaClient, name: str, source: str) -> None:
-    lam.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Handler="app.handler",
-        Role=ROLE,
-        Code={"ZipFile": zip_of({"app.py": source})},
-    )
-    wait_until(
-        lambda: lam.get_function(FunctionName=name)["Configuration"]["State"] == "Active",
-        what=f"{name} Active",
-    )
-
-
 def test_fallback_task_root_and_tmp(configured: tuple[Sandbox, LambdaClient]) -> None:
     own, lam = configured
-    _create(lam, "probe", PROBES)
+    create_python_function(lam, "probe", PROBES)
     with ThreadPoolExecutor(2) as pool:
         results = list(
             pool.map(lambda m: invoke(lam, "probe", {"write": m, "sleep": 1})[0], ["a", "b"])
@@ -112,7 +98,7 @@ def test_fallback_task_root_and_tmp(configured: tuple[Sandbox, LambdaClient]) ->
 
 def test_configured_response_limit(configured: tuple[Sandbox, LambdaClient]) -> None:
     _, lam = configured
-    _create(lam, "big", "def handler(e, c):\n    return 'x' * e['n']\n")
+    create_python_function(lam, "big", "def handler(e, c):\n    return 'x' * e['n']\n")
     body, response = invoke(lam, "big", {"n": 100})
     assert body == "x" * 100
     body, response = invoke(lam, "big", {"n": LIMIT})
