@@ -251,12 +251,14 @@ def install_localstack(paths: Paths) -> None:
         )
 
     stamped(paths, "localstack", key, step)
-    # The executor plugin: the kit itself, editable, so LocalStack sees its entry point.
+    # The kit itself, editable, so LocalStack sees its entry points (executor, server, hooks).
     plugin_key = digest(key, REPO_ROOT / "pyproject.toml")
 
     def plugin_step() -> None:
-        log("LocalStack: registering the `process` Lambda executor")
-        pip_install(paths, "--no-deps", "-e", str(REPO_ROOT), what="installing the executor plugin")
+        log("LocalStack: registering the kit's plugins (Lambda executor, server, speedups)")
+        pip_install(
+            paths, "--no-deps", "-e", str(REPO_ROOT), what="installing the kit's LocalStack plugins"
+        )
 
     stamped(paths, "executor-plugin", plugin_key, plugin_step)
     build_service_catalog(paths, key)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 SWITCH_ENV = "SKYBOOK_SPEEDUPS"
 SPEEDUPS = (
+    "threaded_server",
     "http_server",
     "dynamodb_proxy",
     "moto_dispatch",

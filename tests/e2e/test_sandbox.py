@@ -42,6 +42,29 @@ def test_required_services_are_available(sandbox: SandboxUnderTest) -> None:
         assert services.get(name) in ("available", "running"), (name, services.get(name))
 
 
+def test_localstack_serves_http_and_https_on_one_port_through_the_kits_server(
+    sandbox: SandboxUnderTest,
+) -> None:
+    embedded(sandbox)  # the Docker image serves through LocalStack's own Twisted server
+    import boto3
+    import urllib3
+
+    with urllib.request.urlopen(f"{sandbox.endpoint}/_localstack/health") as response:
+        assert "TwistedWeb" not in (response.headers.get("Server") or "")  # Twisted's mark
+    https = sandbox.endpoint.replace("http://", "https://")
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(pytest.warns(urllib3.exceptions.InsecureRequestWarning))
+        ddb = boto3.client(
+            "dynamodb",
+            endpoint_url=https,
+            verify=False,  # LocalStack's own certificate
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        assert "TableNames" in ddb.list_tables()
+
+
 def test_dynamodb_local_works_offline(aws: Callable[..., Any]) -> None:
     ddb = aws("dynamodb")
     ddb.create_table(
