@@ -10,13 +10,14 @@ Twisted does (kept in memory up to 1 MiB, then in a temporary file).
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import IO, Any
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import unquote_to_bytes, urlparse
 
 MAX_LINE = 65536
 MAX_HEAD = 256 * 1024
@@ -24,17 +25,20 @@ MAX_HEADERS = 500
 IN_MEMORY_BODY = 1024 * 1024
 READ_SIZE = 256 * 1024
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a header name (RFC 9110 5.1)
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class HttpError(Exception):
-    """A request this server cannot take: answered with ``status`` and the connection closed."""
+    """A request the server answers itself, mostly a refusal: ``status``, the message as the
+    body, and the connection closed."""
 
     def __init__(self, status: int, reason: str, message: str) -> None:
         super().__init__(message)
         self.status, self.reason = status, reason
 
     def answer(self) -> bytes:
-        body = f"{self}\n".encode()
+        body = f"{self}\n".encode() if str(self) else b""
         return (
             f"HTTP/1.1 {self.status} {self.reason}\r\nContent-Type: text/plain\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -68,17 +72,26 @@ class RequestHead:
         return b"keep-alive" in tokens
 
 
+def _line(rfile: IO[bytes], too_long: HttpError) -> bytes:
+    """One line with its end; b"" at the end of the stream."""
+    line = rfile.readline(MAX_LINE + 1)
+    if line and not line.endswith(b"\n"):
+        if len(line) > MAX_LINE:
+            raise too_long  # never cut a long line into two (a header smuggled in its tail)
+        raise ClientGone  # closed in the middle of a line
+    return line
+
+
 def read_head(rfile: IO[bytes]) -> RequestHead | None:
     """The next request's line and headers; None when the client closed between requests."""
-    line = rfile.readline(MAX_LINE + 1)
+    long_target = HttpError(414, "URI Too Long", "request line longer than 64 KiB")
+    line = _line(rfile, long_target)
     while line in (b"\r\n", b"\n"):  # RFC 9112 2.2: empty lines before a request are ignored
-        line = rfile.readline(MAX_LINE + 1)
+        line = _line(rfile, long_target)
     if not line:
         return None
-    if len(line) > MAX_LINE:
-        raise HttpError(414, "URI Too Long", "request line longer than 64 KiB")
     parts = line.rstrip(b"\r\n").split(b" ")
-    if len(parts) != 3 or not parts[0] or not parts[1]:
+    if len(parts) != 3 or not parts[0] or not parts[1] or not line.isascii():
         raise HttpError(400, "Bad Request", "malformed request line")
     method, target, version = parts
     if version not in (b"HTTP/1.1", b"HTTP/1.0"):
@@ -91,38 +104,47 @@ def read_head(rfile: IO[bytes]) -> RequestHead | None:
     values: dict[bytes, list[bytes]] = {}
     casing: dict[bytes, bytes] = {}
     size = 0
+    too_large = HttpError(431, "Request Header Fields Too Large", "request headers too large")
+    last: list[bytes] | None = None
     while True:
-        line = rfile.readline(MAX_LINE + 1)
+        line = _line(rfile, too_large)
         if line in (b"\r\n", b"\n"):
             return RequestHead(method, target, version, values, casing)
         if not line:
             raise ClientGone
         size += len(line)
         if size > MAX_HEAD or len(casing) > MAX_HEADERS:
-            raise HttpError(431, "Request Header Fields Too Large", "request headers too large")
+            raise too_large
+        if line[0] in b" \t" and last is not None:  # obsolete folding: joined, as Twisted does
+            last[-1] += b" " + line.strip()
+            continue
         name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip() or line[0] in b" \t":
+        value = value.strip()
+        if not colon or not _TOKEN.fullmatch(name) or b"\0" in value or b"\r" in value:
             raise HttpError(400, "Bad Request", f"malformed header line {line[:60]!r}")
         lower = name.lower()
         casing[lower] = name
-        values.setdefault(lower, []).append(value.strip())
+        last = values.setdefault(lower, [])
+        last.append(value)
 
 
 def read_body(head: RequestHead, rfile: IO[bytes], send: Callable[[bytes], Any]) -> IO[bytes]:
     """The request's body, whole (chunked transfer decoded); ``100 Continue`` first if asked."""
     encoding = head.get(b"transfer-encoding")
-    lengths = set(head.values.get(b"content-length", ()))
-    if encoding is None and not lengths:
-        return io.BytesIO()
+    if encoding is not None and encoding.lower() == b"identity":
+        encoding = None
+    lengths = head.values.get(b"content-length", [])
+    if len(lengths) > 1 or (lengths and (encoding is not None or not lengths[0].isdigit())):
+        raise HttpError(400, "Bad Request", "invalid Content-Length")  # RFC 9112 6.3
     if head.version == b"HTTP/1.1" and (head.get(b"expect") or b"").lower() == b"100-continue":
         send(CONTINUE)
     if encoding is not None:
         if encoding.lower().rsplit(b",", 1)[-1].strip() != b"chunked":
             raise HttpError(501, "Not Implemented", f"transfer encoding {encoding!r}")
         return _read_chunked(rfile)
-    if len(lengths) > 1 or not next(iter(lengths)).isdigit():
-        raise HttpError(400, "Bad Request", "invalid Content-Length")
-    length = int(next(iter(lengths)))
+    if not lengths:
+        return io.BytesIO()
+    length = int(lengths[0])
     if length <= IN_MEMORY_BODY:
         data = rfile.read(length)
         if len(data) < length:
@@ -145,12 +167,10 @@ def _read_chunked(rfile: IO[bytes]) -> IO[bytes]:
         line = rfile.readline(MAX_LINE + 1)
         if not line:
             raise ClientGone
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise HttpError(400, "Bad Request", "malformed chunk size") from None
-        if size < 0:
+        digits = line.split(b";", 1)[0].strip()
+        if not _HEX.fullmatch(digits):
             raise HttpError(400, "Bad Request", "malformed chunk size")
+        size = int(digits, 16)
         if size == 0:
             break
         _copy(rfile, body, size)
@@ -179,9 +199,8 @@ def host_name(host_header: bytes | None, local_host: str) -> str:
     """``SERVER_NAME``: the Host header without its port (Twisted's ``getRequestHostname``)."""
     if not host_header:
         return local_host
-    if host_header.startswith(b"["):
-        end = host_header.find(b"]")
-        return _latin1(host_header[: end + 1] if end > 0 else host_header)
+    if host_header.startswith(b"["):  # an IPv6 address: without its brackets
+        return _latin1(host_header[1 : host_header.find(b"]")])
     name, _, port = host_header.rpartition(b":")
     return _latin1(name if name and port.isdigit() else host_header)
 
@@ -194,14 +213,14 @@ def wsgi_environ(
     secure: bool,
 ) -> dict[str, Any]:
     path, _, query = head.target.partition(b"?")
+    uri = head.target.decode("ascii")  # read_head let only ASCII through
     if path.startswith(b"/"):
         path_info = _latin1(unquote_to_bytes(path))
     else:  # absolute form (a request through a proxy): rolo's fix of Twisted's PATH_INFO
-        path_info = urlsplit(path).path.decode("utf-8") or "/"
-    try:
-        uri = head.target.decode("utf-8")
-    except UnicodeDecodeError:
-        raise HttpError(400, "Bad Request", "request target is not UTF-8") from None
+        try:
+            path_info = urlparse(path).path.decode("utf-8")
+        except ValueError:  # UnicodeDecodeError too
+            raise HttpError(400, "Bad Request", "malformed absolute request target") from None
     environ: dict[str, Any] = {
         "REQUEST_METHOD": _latin1(head.method),
         "REMOTE_ADDR": client[0],

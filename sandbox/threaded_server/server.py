@@ -1,40 +1,68 @@
-"""Listening sockets, HTTPS on the same port, and a thread per connection that reads each
-request, runs the WSGI application and writes the answer itself.
+"""Listening sockets, HTTPS on the same port, and worker threads that each serve one
+connection at a time: read a request, run the WSGI application, write the answer.
 
-A connection idle between requests costs a thread blocked in ``recv`` (no CPU, no GIL).
+A connection idle between requests costs a thread blocked in ``recv`` (no CPU, no GIL), for
+at most IDLE_TIMEOUT_S (Twisted's request timeout: a slow or silent client cannot keep a
+thread forever). A worker whose connection ended waits for the next one (WORKER_IDLE_S):
+clients that open a connection per request (urllib) would otherwise cost a thread start each.
 HTTPS and plain HTTP share a port as in LocalStack (a first byte 0x16 is a TLS handshake).
-Shutdown stops accepting, then shuts every open connection down, which wakes their threads.
+Shutdown stops accepting and ends idle connections at once; answers being written get up to
+SHUTDOWN_GRACE_S to finish, as LocalStack gives Twisted's worker threads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import logging
+import queue
 import selectors
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sandbox.threaded_server.http1 import Answer, ClientGone, HttpError, read_body, read_head
+from sandbox.threaded_server.http1 import (
+    Answer,
+    ClientGone,
+    HttpError,
+    RequestHead,
+    read_body,
+    read_head,
+)
 from sandbox.threaded_server.http1 import wsgi_environ as build_environ
 
 LOG = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 TLS_HANDSHAKE = 0x16
+IDLE_TIMEOUT_S = 60.0
+WORKER_IDLE_S = 60.0
+SHUTDOWN_GRACE_S = 10.0
+ACCEPT_BACKOFF_S = 0.1  # out of file descriptors: accept again after this, not in a busy loop
+NO_UPGRADE = HttpError(
+    501,
+    "Not Implemented",
+    "skybook's gateway server does not upgrade connections (WebSocket); start the sandbox "
+    "with SKYBOOK_SPEEDUPS=-threaded_server for LocalStack's Twisted server",
+)
 
 
 class ThreadedServer:
     def __init__(self) -> None:
         self._listeners: dict[socket.socket, tuple[WsgiApp, ssl.SSLContext | None]] = {}
         self._connections: set[socket.socket] = set()
+        self._workers: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._numbers = itertools.count(1)
+        self._jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._idle_workers = 0  # waiting on _jobs, not yet promised a job (under _lock)
+        self._warned_at = 0.0
 
     def listen(
         self, host: str, port: int, app: WsgiApp, tls: ssl.SSLContext | None = None
@@ -51,7 +79,7 @@ class ThreadedServer:
         return listener.getsockname()[:2]
 
     def serve_forever(self) -> None:
-        """Accepts connections until :meth:`shutdown`, then closes them all."""
+        """Accepts connections until :meth:`shutdown`, then ends them (see the module)."""
         with selectors.DefaultSelector() as selector:
             for listener in self._listeners:
                 selector.register(listener, selectors.EVENT_READ)
@@ -64,9 +92,21 @@ class ThreadedServer:
             listener.close()
         with self._lock:
             open_now = list(self._connections)
+            for _ in range(self._idle_workers):
+                self._jobs.put(None)  # each idle worker ends
+            self._idle_workers = 0
+            workers = list(self._workers)
         for sock in open_now:
+            # No more reading: a worker waiting for a request sees the end at once, one
+            # writing an answer finishes it first. (The plain socket's shutdown: an SSL
+            # socket's own would drop its TLS state under a worker still writing.)
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                socket.socket.shutdown(sock, socket.SHUT_RD)
+        deadline = time.monotonic() + SHUTDOWN_GRACE_S
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        self._wake_r.close()
+        self._wake_w.close()
 
     def shutdown(self) -> None:
         self._stopping.set()
@@ -74,22 +114,73 @@ class ThreadedServer:
             self._wake_w.send(b"x")
 
     def _accept(self, listener: socket.socket) -> None:
+        """Takes every connection waiting; each goes to an idle worker, else to a new one."""
+        while True:
+            try:
+                sock, client = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # out of file descriptors, say: the others go on
+                self._warn("accepting a connection failed", error)
+                if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self._stopping.wait(ACCEPT_BACKOFF_S)
+                return
+            sock.setblocking(True)
+            job = (sock, client, *self._listeners[listener])
+            with self._lock:
+                self._connections.add(sock)
+                if self._idle_workers:
+                    self._idle_workers -= 1
+                    self._jobs.put(job)
+                    continue
+            worker = threading.Thread(
+                target=self._work,
+                args=(job,),
+                name=f"gateway-worker-{next(self._numbers)}",
+                daemon=True,
+            )
+            try:
+                with self._lock:
+                    self._workers.add(worker)
+                worker.start()
+            except RuntimeError as error:  # no thread to be had: this client only loses
+                self._warn("starting a worker failed", error)
+                with self._lock:
+                    self._workers.discard(worker)
+                    self._connections.discard(sock)
+                sock.close()
+
+    def _warn(self, what: str, error: BaseException) -> None:
+        """At most one line every 10 s: a flood of failures must not flood the log."""
+        now = time.monotonic()
+        if now - self._warned_at > 10:
+            self._warned_at = now
+            LOG.warning("%s: %s", what, error)
+
+    def _work(self, job: tuple[Any, ...] | None) -> None:
+        """Serves connection after connection; ends after WORKER_IDLE_S without one."""
         try:
-            sock, client = listener.accept()
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as error:  # e.g. out of file descriptors: keep serving the others
-            LOG.warning("accepting a connection failed: %s", error)
-            return
-        sock.setblocking(True)
-        with self._lock:
-            self._connections.add(sock)
-        threading.Thread(
-            target=self._serve_connection,
-            args=(sock, client, *self._listeners[listener]),
-            name=f"gateway-connection-{next(self._numbers)}",
-            daemon=True,
-        ).start()
+            while job is not None:
+                try:
+                    self._serve_connection(*job)
+                except Exception:  # a bug here must cost one connection, never the worker
+                    LOG.exception("serving a connection failed")
+                with self._lock:
+                    if self._stopping.is_set():
+                        return
+                    self._idle_workers += 1
+                try:
+                    job = self._jobs.get(timeout=WORKER_IDLE_S)
+                except queue.Empty:
+                    with self._lock:
+                        try:  # promised a job just as the wait ended?
+                            job = self._jobs.get_nowait()
+                        except queue.Empty:
+                            self._idle_workers -= 1
+                            return
+        finally:
+            with self._lock:
+                self._workers.discard(threading.current_thread())
 
     def _serve_connection(
         self,
@@ -100,6 +191,7 @@ class ThreadedServer:
     ) -> None:
         conn = sock
         try:
+            sock.settimeout(IDLE_TIMEOUT_S)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             local = sock.getsockname()[:2]
             secure = False
@@ -121,7 +213,7 @@ class ThreadedServer:
                     if not self._serve_request(app, conn, rfile, local, client[:2], secure):
                         break
         except (ClientGone, ConnectionError, ssl.SSLError, TimeoutError):
-            pass  # the client went away, or spoke TLS badly: nothing to answer
+            pass  # the client went away, was silent too long, or spoke TLS badly
         except OSError as error:
             if not self._stopping.is_set():
                 LOG.debug("connection from %s ended: %s", client, error)
@@ -151,6 +243,7 @@ class ThreadedServer:
             head = read_head(rfile)
             if head is None:
                 return False
+            _refuse_what_twisted_would_not_pass_on(head)
             body = read_body(head, rfile, send)
             environ = build_environ(head, body, local, client, secure)
         except HttpError as error:
@@ -169,3 +262,14 @@ class ThreadedServer:
         finally:
             body.close()
         return answer.keep_alive
+
+
+def _refuse_what_twisted_would_not_pass_on(head: RequestHead) -> None:
+    """Twisted answers ``OPTIONS *`` itself and hands WebSocket upgrades to rolo's WebSocket
+    listener; neither reaches LocalStack's HTTP handlers there, so neither does here."""
+    if head.target == b"*":
+        if head.method == b"OPTIONS":
+            raise HttpError(200, "OK", "")
+        raise HttpError(400, "Bad Request", "the request target * is for OPTIONS only")
+    if (head.get(b"upgrade") or b"").lower() == b"websocket":
+        raise NO_UPGRADE

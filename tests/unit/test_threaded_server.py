@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from sandbox.threaded_server import server as server_module
 from sandbox.threaded_server.server import ThreadedServer
 
 Environ = dict[str, Any]
+SLOW_STARTED, SLOW_MAY_END = threading.Event(), threading.Event()
 
 
 def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -28,6 +30,11 @@ def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (f"part {i}\n".encode() for i in range(3))
+    if path == "/slow":
+        SLOW_STARTED.set()
+        SLOW_MAY_END.wait(5)
+        start_response("200 OK", [("Content-Length", "4")])
+        return [b"done"]
     if path == "/empty":
         start_response("204 No Content", [])
         return []
@@ -152,6 +159,17 @@ def test_one_connection_serves_request_after_request(port: int) -> None:
     assert second["PATH_INFO"] == "/two"
 
 
+def test_a_connection_per_request_reuses_the_idle_worker_threads(port: int) -> None:
+    def workers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("gateway-worker-")}
+
+    before = workers()
+    for i in range(20):  # as urllib does: a new connection for every request
+        assert raw(port, f"GET /{i} HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
+    started = workers() - before
+    assert 1 <= len(started) <= 2, [t.name for t in started]
+
+
 def test_repeated_headers_are_joined_and_kept_in_order(port: int) -> None:
     answer = raw(
         port,
@@ -211,6 +229,14 @@ def test_http_1_0_gets_its_answer_and_the_connection_closed(port: int) -> None:
         (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", b"400", b"malformed header"),
         (b"PUT / HTTP/1.1\r\nContent-Length: ten\r\n\r\n", b"400", b"Content-Length"),
         (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", b"505", b"SKYBOOK_SPEEDUPS=-threaded_server"),
+        (
+            b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+            b"501",
+            b"SKYBOOK_SPEEDUPS=-threaded_server",
+        ),
+        # a header line past 64 KiB is refused whole, never read as two headers
+        (b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"X-Smuggled: yes\r\n\r\n", b"431", b""),
+        (b"GET http://[bad/x HTTP/1.1\r\n\r\n", b"400", b"absolute request target"),
     ],
 )
 def test_a_bad_request_gets_a_clear_4xx_or_5xx_and_the_connection_closed(
@@ -255,3 +281,53 @@ def test_shutdown_closes_idle_connections_and_stops_listening(
     idle.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+def test_a_silent_client_is_let_go_after_the_idle_timeout(
+    port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "IDLE_TIMEOUT_S", 0.2)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n")  # and never the end of the head
+        assert sock.recv(100) == b""  # closed by the server, well before the client's 5 s
+
+
+def test_shutdown_lets_an_answer_being_made_finish(served: tuple[ThreadedServer, int]) -> None:
+    server, port = served
+    SLOW_STARTED.clear()
+    SLOW_MAY_END.clear()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+        assert SLOW_STARTED.wait(5)
+        server.shutdown()
+        SLOW_MAY_END.set()
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"done")
+
+
+def test_no_thread_for_a_connection_costs_that_connection_only(
+    port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = socket.create_connection(("127.0.0.1", port), timeout=5)  # keeps its worker busy
+    busy.sendall(b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert busy.recv(65536).startswith(b"HTTP/1.1 200")
+    original = threading.Thread.start
+    failures: list[str] = []
+
+    def start_or_fail(thread: threading.Thread) -> None:
+        if thread.name.startswith("gateway-worker-") and not failures:
+            failures.append(thread.name)
+            raise RuntimeError("can't start new thread")
+        original(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start_or_fail)
+    try:
+        refused = raw(port, b"GET /refused HTTP/1.1\r\n\r\n")
+    except ConnectionResetError:  # closed with the request unread
+        refused = b""
+    assert refused == b""  # closed, unanswered
+    assert failures
+    assert echo(http.client.HTTPConnection("127.0.0.1", port, timeout=5), "GET", "/next")
+    busy.close()
