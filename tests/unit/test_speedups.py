@@ -169,45 +169,80 @@ def test_flame_graph_from_a_speedscope_recording(tmp_path: Path) -> None:
     assert "parse (werkzeug/http.py) (37.5%)" in titles
 
 
-def test_flow_backlog_waits_at_its_limit_until_one_is_done() -> None:
+def _waiting(backlog: flow_first.Backlog, count: int) -> None:
+    """Until ``count`` requests wait at the gate (a deadline, no sleep as synchronisation)."""
+    deadline = time.monotonic() + 5
+    while len(backlog._waiters) < count:
+        assert time.monotonic() < deadline, "the requests never reached the gate"
+        time.sleep(0.005)
+
+
+def test_flow_gate_waits_while_the_backlog_is_at_its_limit() -> None:
     backlog = flow_first.Backlog(limit=2)
     backlog.add("a")
-    assert backlog.wait_until_below(timeout=5) == 0.0  # below the limit: no wait
+    assert backlog.enter(timeout=5) == 0.0  # below the limit: no wait
+    backlog.leave()
     backlog.add("b")
     threading.Timer(0.2, backlog.done, args=["a"]).start()
-    waited = backlog.wait_until_below(timeout=5)
+    waited = backlog.enter(timeout=5)
     assert 0.1 < waited < 5 and len(backlog) == 1
+    backlog.leave()
 
 
-def test_flow_backlog_lets_one_waiting_request_go_per_invocation_done() -> None:
-    backlog = flow_first.Backlog(limit=2)
+def test_flow_gate_lets_requests_go_first_come_first_served_within_its_in_flight_bound() -> None:
+    backlog = flow_first.Backlog(limit=10, in_flight_limit=1)
+    assert backlog.enter(timeout=5) == 0.0  # the one in flight
+    order: list[int] = []
+
+    def request(number: int) -> None:
+        backlog.enter(timeout=5)
+        order.append(number)
+
+    threads = []
+    for number in range(3):  # queued one after the other
+        threads.append(threading.Thread(target=request, args=(number,)))
+        threads[-1].start()
+        _waiting(backlog, number + 1)
+    for expected in range(3):
+        backlog.leave()  # one answered: the next in line goes, and only it
+        deadline = time.monotonic() + 5
+        while len(order) <= expected and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert order == list(range(expected + 1))
+        assert backlog.in_flight == 1
+    for thread in threads:
+        thread.join(timeout=5)
+
+
+def test_flow_gate_opens_for_waiters_only_as_far_as_its_bounds_allow() -> None:
+    backlog = flow_first.Backlog(limit=2, in_flight_limit=2)
     for request_id in ("a", "b", "c"):
         backlog.add(request_id)
     passed: list[float] = []
     waiters = [
-        threading.Thread(target=lambda: passed.append(backlog.wait_until_below(timeout=5)))
-        for _ in range(2)
+        threading.Thread(target=lambda: passed.append(backlog.enter(timeout=5))) for _ in range(3)
     ]
     for waiter in waiters:
         waiter.start()
+    _waiting(backlog, 3)
     backlog.done("a")  # still at the limit (2): nobody goes
-    backlog.done("b")  # below it: one goes
-    wait_until = time.monotonic() + 5
-    while not passed and time.monotonic() < wait_until:
-        time.sleep(0.01)
-    time.sleep(0.1)  # give a wrongly woken second waiter the chance to pass too
-    assert len(passed) == 1
-    backlog.done("c")
+    assert len(backlog._waiters) == 3 and backlog.in_flight == 0
+    backlog.done("b")  # below it: two go (the in-flight bound), the third waits
+    assert len(backlog._waiters) == 1 and backlog.in_flight == 2
+    backlog.leave()
+    assert not backlog._waiters and backlog.in_flight == 2
     for waiter in waiters:
         waiter.join(timeout=5)
-    assert len(passed) == 2
+    assert len(passed) == 3
 
 
-def test_flow_backlog_gives_up_after_its_timeout_and_forgets_a_stopped_owner() -> None:
+def test_flow_gate_gives_up_after_its_timeout_and_forgets_a_stopped_owner() -> None:
     backlog = flow_first.Backlog(limit=1)
     manager, other = object(), object()
     backlog.add("r", owner=manager)
-    assert backlog.wait_until_below(timeout=0.1) >= 0.1  # nobody finishes: it goes ahead
+    assert backlog.enter(timeout=0.1) >= 0.1  # nobody finishes: it goes ahead
+    assert backlog.in_flight == 1 and not backlog._waiters
+    backlog.leave()
     backlog.done("unknown")  # done twice or never counted: no harm
     backlog.add("s", owner=other)
     backlog.drop_owner(manager)  # e.g. its function was deleted with events queued
