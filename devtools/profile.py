@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -37,6 +38,7 @@ from skybook.appdata import AppView
 from skybook.errors import USER_ERRORS, UserError
 from skybook.load.run import run_load
 from skybook.load.target import aim
+from skybook.load.warmup import warm_up
 
 WARM_UP_REQUESTS = 60
 # LocalStack's request log (LS_LOG=trace): "localstack.request.internal.aws : AWS logs.PutLogEvents"
@@ -196,7 +198,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         assert box.process is not None
         pid = box.process.pid
         app: AppView = aim(box.endpoint, deploy_app(box.endpoint, seed=False, quiet=True))
-        run_load(app, requests=WARM_UP_REQUESTS, concurrency=args.concurrency)
+        warm_up(app, WARM_UP_REQUESTS, args.concurrency, time.monotonic() + 300, random.Random())
         meter = ProcessMeter(box, pid)
         log_span = [box.log_file.stat().st_size]
         # Measured from the first request until every booking settled: the audit's reads
@@ -212,6 +214,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             report = run_load(
                 app,
+                warmup=0,  # done above, before the sampling
                 requests=args.requests,
                 concurrency=args.concurrency,
                 watch={"localstack": pid},

@@ -18,6 +18,7 @@ from skybook.errors import USER_ERRORS
 from skybook.load import plan
 from skybook.load.run import run_load
 from skybook.load.target import LoadError, aim, require_loopback
+from skybook.load.warmup import DEFAULT_WARMUP
 
 
 @contextlib.contextmanager
@@ -61,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seats", type=int, help="seats per flight (default: from demand)")
     parser.add_argument("--timeout", type=float, default=plan.DEFAULT_TIMEOUT, help="whole run, s")
     parser.add_argument("--seed", type=int, help="random seed (plan of flights and requests)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=DEFAULT_WARMUP,
+        help=f"bookings sent first and measured apart (default {DEFAULT_WARMUP}; 0: from cold)",
+    )
     parser.add_argument("--endpoint", help="a running sandbox (default: start one)")
     parser.add_argument("--stack-name", default="skybook", help="the app's stack on that sandbox")
     parser.add_argument(
@@ -83,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "seats": args.seats,
         "timeout": args.timeout,
         "seed": args.seed,
+        "warmup": args.warmup,
         "progress": progress,
     }
     try:

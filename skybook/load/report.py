@@ -35,6 +35,7 @@ def build(
     checks: dict[str, dict[str, Any]],
     cpu: dict[str, Any],
     timings: Timings,
+    warm_up: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``bookings`` are the accepted ones as last read (by id), ``stored`` every booking item
     of the run."""
@@ -92,6 +93,7 @@ def build(
         "bookingToEmailMs": summary(to_email) | {"source": "notificationSentAt"},
         "answerToEmailMs": summary(answer_to_email),
         "errors": dict(errors),
+        "warmUp": warm_up,
         "cpu": cpu,
         "checks": checks,
     }

@@ -12,6 +12,7 @@ from skybook.appdata import AppView
 from skybook.load import audit, books, driver, plan, report
 from skybook.load.cpu import CpuMeter
 from skybook.load.target import LoadError
+from skybook.load.warmup import DEFAULT_WARMUP, warm_up
 
 
 def run_load(
@@ -24,25 +25,33 @@ def run_load(
     oversubscription: float = plan.DEFAULT_OVERSUBSCRIPTION,
     timeout: float = plan.DEFAULT_TIMEOUT,
     seed: int | None = None,
+    warmup: int = DEFAULT_WARMUP,
     progress: Callable[[str], None] | None = None,
     watch: dict[str, int] | None = None,
     on_settled: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Run the load against ``app`` (from :func:`skybook.load.target.aim`) and return the
-    JSON-able report (``ok`` says it all).
+    JSON-able report (``ok`` says it all). ``warmup`` bookings go first, measured apart
+    (:mod:`skybook.load.warmup`).
 
     ``watch`` names processes (e.g. ``{"localstack": pid}``) whose CPU use is reported;
     ``on_settled`` is called once every booking settled, before the books are read back for
     the audit (a profiler stops there: the audit's reads are not the app's work)."""
     say = progress or (lambda _msg: None)
-    if requests < 1 or concurrency < 1 or flights < 1:
-        raise LoadError("requests, concurrency and flights must be at least 1")
+    if requests < 1 or concurrency < 1 or flights < 1 or warmup < 0:
+        raise LoadError("requests, concurrency and flights must be at least 1, warmup 0 or more")
     deadline = time.monotonic() + timeout
     run_id = uuid.uuid4().hex[:10]
     rng = random.Random(seed)
     per_flight = seats or plan.seats_per_flight(requests, flights, oversubscription)
     planned = driver.seed_flights(app, flights, per_flight, rng)
     requested = plan.plan_requests(planned, requests, run_id, rng)
+    warmed = None
+    if warmup:
+        say(f"warm-up: {warmup} bookings at concurrency {concurrency}, not measured")
+        warmed = warm_up(app, warmup, concurrency, deadline, rng)
+        if not warmed["settled"]:
+            raise LoadError(f"the warm-up's bookings did not settle: {warmed}")
     say(f"run {run_id}: {requests} bookings over {flights} flights x {per_flight} seats")
 
     meter = CpuMeter(watch)
@@ -71,7 +80,9 @@ def run_load(
             "seatsPerFlight": per_flight,
             "seatChoices": list(plan.SEAT_CHOICES),
             "timeoutS": timeout,
+            "warmup": warmup,
         },
+        warm_up=warmed,
         outcomes=outcomes,
         bookings=bookings,
         stored=stored,

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.sandbox
 def test_small_load_run_keeps_every_invariant(app: App) -> None:
     target = aim(app.sandbox.endpoint, app.outputs)
     # 5 flights x 8 seats for ~120 seats requested: the last seats of each flight are raced.
-    report = run_load(target, requests=60, concurrency=10, flights=5, seats=8, timeout=240)
+    report = run_load(
+        target, requests=60, concurrency=10, flights=5, seats=8, timeout=240, warmup=10
+    )
 
     failed = {name: check for name, check in report["checks"].items() if not check["pass"]}
     assert not failed, failed
@@ -32,5 +34,7 @@ def test_small_load_run_keeps_every_invariant(app: App) -> None:
     # Demand exceeds capacity: every flight sold out or nearly, never beyond.
     sold = report["checks"]["no_overbooking"]["seatsSold"]
     assert 0 < sold <= 5 * 8
-    assert report["requests"]["sent"] == 60
+    assert report["requests"]["sent"] == 60  # the warm-up's are reported apart
+    warmed = report["warmUp"]
+    assert warmed["requests"] == warmed["accepted"] == 10 and warmed["settled"] is True
     assert report["apiLatencyMs"]["p50"] is not None
