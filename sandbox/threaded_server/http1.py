@@ -45,6 +45,27 @@ class HttpError(Exception):
         ).encode("latin-1") + body
 
 
+HTTP1_ONLY = (
+    "skybook's gateway server speaks HTTP/1.x only; for HTTP/2 start the sandbox "
+    "with SKYBOOK_SPEEDUPS=-threaded_server (LocalStack's Twisted server)"
+)
+
+
+class Http2Refused(HttpError):
+    """An HTTP/2 client with prior knowledge (the ``PRI *`` preface) cannot read an HTTP/1.1
+    answer: it gets HTTP/2's own refusal instead, the server's SETTINGS and a GOAWAY with
+    HTTP_1_1_REQUIRED and the message as its debug data (RFC 9113 6.8, 7)."""
+
+    def __init__(self) -> None:
+        super().__init__(505, "HTTP Version Not Supported", HTTP1_ONLY)
+
+    def answer(self) -> bytes:
+        debug = HTTP1_ONLY.encode()
+        settings = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # empty SETTINGS, stream 0
+        payload = b"\x00\x00\x00\x00" + b"\x00\x00\x00\x0d" + debug  # last stream 0, code 0xd
+        return settings + len(payload).to_bytes(3, "big") + b"\x07\x00\x00\x00\x00\x00" + payload
+
+
 class ClientGone(Exception):
     """The client closed the connection in the middle of a request."""
 
@@ -94,13 +115,10 @@ def read_head(rfile: IO[bytes]) -> RequestHead | None:
     if len(parts) != 3 or not parts[0] or not parts[1] or not line.isascii():
         raise HttpError(400, "Bad Request", "malformed request line")
     method, target, version = parts
+    if (method, target, version) == (b"PRI", b"*", b"HTTP/2.0"):
+        raise Http2Refused
     if version not in (b"HTTP/1.1", b"HTTP/1.0"):
-        raise HttpError(
-            505,
-            "HTTP Version Not Supported",
-            "skybook's gateway server speaks HTTP/1.x only; for HTTP/2 start the sandbox "
-            "with SKYBOOK_SPEEDUPS=-threaded_server (LocalStack's Twisted server)",
-        )
+        raise HttpError(505, "HTTP Version Not Supported", HTTP1_ONLY)
     values: dict[bytes, list[bytes]] = {}
     casing: dict[bytes, bytes] = {}
     size = 0
@@ -302,6 +320,8 @@ class Answer:
                 self.keep_alive = False  # the end of the connection ends the body
         if "connection" in names:
             value = next(v for n, v in headers if n.lower() == "connection")
+            if not self.keep_alive:  # the application's keep-alive cannot hold: say so
+                headers = [(n, "close" if n.lower() == "connection" else v) for n, v in headers]
             self.keep_alive = self.keep_alive and "close" not in value.lower()
         elif not self.keep_alive:
             headers.append(("Connection", "close"))

@@ -35,6 +35,9 @@ def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]
         SLOW_MAY_END.wait(5)
         start_response("200 OK", [("Content-Length", "4")])
         return [b"done"]
+    if path == "/keep":
+        start_response("200 OK", [("Connection", "keep-alive"), ("Content-Length", "0")])
+        return []
     if path == "/empty":
         start_response("204 No Content", [])
         return []
@@ -228,7 +231,7 @@ def test_http_1_0_gets_its_answer_and_the_connection_closed(port: int) -> None:
         (b"NONSENSE\r\n\r\n", b"400", b"malformed request line"),
         (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", b"400", b"malformed header"),
         (b"PUT / HTTP/1.1\r\nContent-Length: ten\r\n\r\n", b"400", b"Content-Length"),
-        (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", b"505", b"SKYBOOK_SPEEDUPS=-threaded_server"),
+        (b"GET / HTTP/2.0\r\n\r\n", b"505", b"SKYBOOK_SPEEDUPS=-threaded_server"),
         (
             b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
             b"501",
@@ -331,3 +334,21 @@ def test_no_thread_for_a_connection_costs_that_connection_only(
     assert failures
     assert echo(http.client.HTTPConnection("127.0.0.1", port, timeout=5), "GET", "/next")
     busy.close()
+
+
+def test_an_http2_client_gets_http2s_own_refusal_with_the_reason(port: int) -> None:
+    answer = raw(port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+    settings, goaway = answer[:9], answer[9:]
+    assert settings == b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # type 4, empty
+    length, kind = int.from_bytes(goaway[:3], "big"), goaway[3]
+    assert kind == 7 and length == len(goaway) - 9  # GOAWAY, one whole frame
+    assert goaway[13:17] == b"\x00\x00\x00\x0d"  # HTTP_1_1_REQUIRED
+    assert b"SKYBOOK_SPEEDUPS=-threaded_server" in goaway[17:]
+
+
+def test_a_connection_the_server_closes_is_said_to_close_whatever_the_app_says(
+    port: int,
+) -> None:
+    answer = raw(port, b"GET /keep HTTP/1.0\r\n\r\n")  # HTTP/1.0 without keep-alive
+    head = answer.split(b"\r\n\r\n", 1)[0]
+    assert b"Connection: close" in head and b"keep-alive" not in head
