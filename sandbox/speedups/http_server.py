@@ -1,5 +1,6 @@
 """LocalStack's HTTP server (Twisted) stops parsing request bodies into form arguments nobody
-reads, and stops formatting access-log lines nobody reads.
+reads, and stops formatting access-log lines nobody reads. (Only while Twisted serves: by
+default :mod:`sandbox.speedups.threaded_server` replaces it.)
 
 Every HTTP request to LocalStack passes through Twisted's reactor, one thread. Under load
 (py-spy with ``--gil``, docs/performance.md) two of its per-request steps took an eighth of
