@@ -29,6 +29,7 @@ WORKERS = 8
 
 @functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
+    from localstack.runtime.shutdown import ON_AFTER_SERVICE_SHUTDOWN_HANDLERS
     from localstack.services.events import provider
 
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="events-process-rules")
@@ -43,3 +44,10 @@ def install() -> None:
         pool.submit(run, method, params)
 
     provider.start_worker_thread = start_worker_thread
+
+    # Once the services are down nothing is left to deliver to: queued deliveries are dropped
+    # and LocalStack's exit does not wait for them (its published shutdown seam).
+    def stop_events_pool() -> None:  # LocalStack logs a shutdown handler by its name
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    ON_AFTER_SERVICE_SHUTDOWN_HANDLERS.register(stop_events_pool)
