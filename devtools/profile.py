@@ -38,9 +38,8 @@ from skybook.appdata import AppView
 from skybook.errors import USER_ERRORS, UserError
 from skybook.load.run import run_load
 from skybook.load.target import aim
-from skybook.load.warmup import warm_up
+from skybook.load.warmup import DEFAULT_WARMUP, warm_up
 
-WARM_UP_REQUESTS = 60
 # LocalStack's request log (LS_LOG=trace): "localstack.request.internal.aws : AWS logs.PutLogEvents"
 _REQUEST_LINE = re.compile(
     r"\.request\.(?P<internal>internal\.)?(?:aws|http)\s*: "
@@ -198,7 +197,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         assert box.process is not None
         pid = box.process.pid
         app: AppView = aim(box.endpoint, deploy_app(box.endpoint, seed=False, quiet=True))
-        warm_up(app, WARM_UP_REQUESTS, args.concurrency, time.monotonic() + 300, random.Random())
+        warmed = warm_up(
+            app, DEFAULT_WARMUP, args.concurrency, time.monotonic() + 300, random.Random()
+        )
+        if not warmed["settled"]:
+            raise UserError(f"the warm-up's bookings did not settle: {warmed}")
         meter = ProcessMeter(box, pid)
         log_span = [box.log_file.stat().st_size]
         # Measured from the first request until every booking settled: the audit's reads

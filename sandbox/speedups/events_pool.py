@@ -41,7 +41,10 @@ def install() -> None:
             LOG.exception("Delivering an event to its rules' targets failed")
 
     def start_worker_thread(method: Any, params: Any = None, name: str | None = None) -> None:
-        pool.submit(run, method, params)
+        try:
+            pool.submit(run, method, params)
+        except RuntimeError:  # the pool stopped with LocalStack; a late PutEvents finds it so
+            LOG.debug("LocalStack is stopping: an event is not delivered")
 
     provider.start_worker_thread = start_worker_thread
 

@@ -52,6 +52,9 @@ STALE_S = 300.0
 
 
 class _Waiter:
+    """One condition per waiting request: a release wakes the first in line only (FIFO, and
+    one GIL hand-off instead of every waiter's)."""
+
     __slots__ = ("go", "woken")
 
     def __init__(self, lock: threading.Lock) -> None:
@@ -108,13 +111,21 @@ class Backlog:
             me = _Waiter(self._lock)
             self._waiters.append(me)
             deadline = started + timeout
-            while not me.go:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+            try:
+                while not me.go:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        self._waiters.remove(me)
+                        self.in_flight += 1
+                        break
+                    me.woken.wait(remaining)
+            except BaseException:  # interrupted: neither queued nor counted afterwards
+                if me.go:
+                    self.in_flight -= 1
+                    self._let_go()
+                else:
                     self._waiters.remove(me)
-                    self.in_flight += 1
-                    break
-                me.woken.wait(remaining)
+                raise
         return time.monotonic() - started
 
     def leave(self) -> None:

@@ -154,11 +154,11 @@ def read_body(head: RequestHead, rfile: IO[bytes], send: Callable[[bytes], Any])
     lengths = head.values.get(b"content-length", [])
     if len(lengths) > 1 or (lengths and (encoding is not None or not lengths[0].isdigit())):
         raise HttpError(400, "Bad Request", "invalid Content-Length")  # RFC 9112 6.3
+    if encoding is not None and encoding.lower().rsplit(b",", 1)[-1].strip() != b"chunked":
+        raise HttpError(501, "Not Implemented", f"transfer encoding {encoding!r}")
     if head.version == b"HTTP/1.1" and (head.get(b"expect") or b"").lower() == b"100-continue":
         send(CONTINUE)
     if encoding is not None:
-        if encoding.lower().rsplit(b",", 1)[-1].strip() != b"chunked":
-            raise HttpError(501, "Not Implemented", f"transfer encoding {encoding!r}")
         return _read_chunked(rfile)
     if not lengths:
         return io.BytesIO()
@@ -335,8 +335,9 @@ class Answer:
                 value = value.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
             lines.append(f"{name}: {value}\r\n")
         lines.append("\r\n")
+        encoded = "".join(lines).encode("latin-1")  # may fail: then a 500 can still go out
         self.head_sent = True
-        return "".join(lines).encode("latin-1")
+        return encoded
 
     def _framed(self, data: bytes) -> bytes:
         if self._bodyless or not data:

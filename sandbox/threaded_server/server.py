@@ -23,7 +23,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import IO, Any, cast
 
 from sandbox.threaded_server.http1 import (
     Answer,
@@ -43,15 +43,23 @@ IDLE_TIMEOUT_S = 60.0
 WORKER_IDLE_S = 60.0
 SHUTDOWN_GRACE_S = 10.0
 ACCEPT_BACKOFF_S = 0.1  # out of file descriptors: accept again after this, not in a busy loop
-NO_UPGRADE = HttpError(
-    501,
-    "Not Implemented",
-    "skybook's gateway server does not upgrade connections (WebSocket); start the sandbox "
-    "with SKYBOOK_SPEEDUPS=-threaded_server for LocalStack's Twisted server",
-)
+DRAIN_BYTES, DRAIN_S = 65536, 1.0  # read after a refusal, so that the client sees the refusal
+
+
+class UpgradeRefused(HttpError):
+    def __init__(self) -> None:
+        super().__init__(
+            501,
+            "Not Implemented",
+            "skybook's gateway server does not upgrade connections (WebSocket); start the "
+            "sandbox with SKYBOOK_SPEEDUPS=-threaded_server for LocalStack's Twisted server",
+        )
 
 
 class ThreadedServer:
+    """A worker thread per connection: the thread that reads a request runs LocalStack's
+    handler chain and writes the answer, so a request holds the GIL in one thread only."""
+
     def __init__(self) -> None:
         self._listeners: dict[socket.socket, tuple[WsgiApp, ssl.SSLContext | None]] = {}
         self._connections: set[socket.socket] = set()
@@ -71,9 +79,13 @@ class ThreadedServer:
         :meth:`serve_forever` runs; returns the address bound."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host or "0.0.0.0", port))
-        listener.listen(1024)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host or "0.0.0.0", port))  # the host given (Twisted: any)
+            listener.listen(1024)
+        except OSError:
+            listener.close()
+            raise
         listener.setblocking(False)
         self._listeners[listener] = (app, tls)
         return listener.getsockname()[:2]
@@ -109,6 +121,7 @@ class ThreadedServer:
         self._wake_w.close()
 
     def shutdown(self) -> None:
+        """From any thread: the wake byte ends :meth:`serve_forever`'s wait."""
         self._stopping.set()
         with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
@@ -161,14 +174,18 @@ class ThreadedServer:
         """Serves connection after connection; ends after WORKER_IDLE_S without one."""
         try:
             while job is not None:
+                conn = job[0]
                 try:
-                    self._serve_connection(*job)
+                    conn = self._serve_connection(*job)
                 except Exception:  # a bug here must cost one connection, never the worker
                     LOG.exception("serving a connection failed")
                 with self._lock:
-                    if self._stopping.is_set():
-                        return
-                    self._idle_workers += 1
+                    self._connections.discard(conn)
+                    if not self._stopping.is_set():
+                        self._idle_workers += 1  # before the close the client may act on
+                conn.close()
+                if self._stopping.is_set():
+                    return
                 try:
                     job = self._jobs.get(timeout=WORKER_IDLE_S)
                 except queue.Empty:
@@ -188,7 +205,8 @@ class ThreadedServer:
         client: tuple[Any, ...],
         app: WsgiApp,
         tls: ssl.SSLContext | None,
-    ) -> None:
+    ) -> socket.socket:
+        """Serves a connection until it ends; the socket to close (TLS's, once wrapped)."""
         conn = sock
         try:
             sock.settimeout(IDLE_TIMEOUT_S)
@@ -198,7 +216,7 @@ class ThreadedServer:
             if tls is not None:
                 first = sock.recv(1, socket.MSG_PEEK)
                 if not first:
-                    return
+                    return conn
                 if first[0] == TLS_HANDSHAKE:
                     with self._lock:  # the TLS socket takes over the descriptor
                         self._connections.discard(sock)
@@ -206,27 +224,28 @@ class ThreadedServer:
                             sock, server_side=True, do_handshake_on_connect=False
                         )
                         self._connections.add(conn)
+                        if self._stopping.is_set():  # missed by shutdown's snapshot
+                            return conn
                     conn.do_handshake()
                     secure = True
             with conn.makefile("rb", buffering=65536) as rfile:
                 while not self._stopping.is_set():
-                    if not self._serve_request(app, conn, rfile, local, client[:2], secure):
+                    if not self._serve_request(
+                        app, conn, cast(IO[bytes], rfile), local, client[:2], secure
+                    ):
                         break
         except (ClientGone, ConnectionError, ssl.SSLError, TimeoutError):
             pass  # the client went away, was silent too long, or spoke TLS badly
         except OSError as error:
             if not self._stopping.is_set():
                 LOG.debug("connection from %s ended: %s", client, error)
-        finally:
-            with self._lock:
-                self._connections.discard(conn)
-            conn.close()
+        return conn
 
     def _serve_request(
         self,
         app: WsgiApp,
         conn: socket.socket,
-        rfile: Any,
+        rfile: IO[bytes],
         local: tuple[str, int],
         client: tuple[str, int],
         secure: bool,
@@ -239,6 +258,8 @@ class ThreadedServer:
             except OSError as error:  # told apart from the application's own errors
                 raise ClientGone from error
 
+        conn.settimeout(IDLE_TIMEOUT_S)  # for the request; the answer may take its time
+        body: IO[bytes] | None = None
         try:
             head = read_head(rfile)
             if head is None:
@@ -247,8 +268,12 @@ class ThreadedServer:
             body = read_body(head, rfile, send)
             environ = build_environ(head, body, local, client, secure)
         except HttpError as error:
+            if body is not None:
+                body.close()
             send(error.answer())
+            _drain(conn, rfile)
             return False
+        conn.settimeout(None)  # a slow reader of a long answer is not an idle client
         answer = Answer(send, head)
         try:
             answer.send_all(app(environ, answer.start_response))
@@ -272,4 +297,20 @@ def _refuse_what_twisted_would_not_pass_on(head: RequestHead) -> None:
             raise HttpError(200, "OK", "")
         raise HttpError(400, "Bad Request", "the request target * is for OPTIONS only")
     if (head.get(b"upgrade") or b"").lower() == b"websocket":
-        raise NO_UPGRADE
+        raise UpgradeRefused
+
+
+def _drain(conn: socket.socket, rfile: IO[bytes]) -> None:
+    """Read what the client still sends (a body being uploaded) before the close, briefly: a
+    close with unread data resets the connection, and the client would see the reset instead
+    of the refusal."""
+    deadline = time.monotonic() + DRAIN_S
+    drained = 0
+    with contextlib.suppress(OSError, ValueError):
+        socket.socket.shutdown(conn, socket.SHUT_WR)  # the answer is whole: the client sees it
+        while drained < DRAIN_BYTES and (left := deadline - time.monotonic()) > 0:
+            conn.settimeout(left)
+            data = rfile.read1(DRAIN_BYTES)  # type: ignore[attr-defined]
+            if not data:
+                return
+            drained += len(data)

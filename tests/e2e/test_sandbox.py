@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
@@ -49,8 +50,14 @@ def test_localstack_serves_http_and_https_on_one_port_through_the_kits_server(
     import boto3
     import urllib3
 
-    with urllib.request.urlopen(f"{sandbox.endpoint}/_localstack/health") as response:
-        assert "TwistedWeb" not in (response.headers.get("Server") or "")  # Twisted's mark
+    upgrade = urllib.request.Request(
+        f"{sandbox.endpoint}/_localstack/health",
+        headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:  # Twisted would hand it to rolo
+        urllib.request.urlopen(upgrade)
+    assert refused.value.code == 501
+    assert b"SKYBOOK_SPEEDUPS=-threaded_server" in refused.value.read()
     https = sandbox.endpoint.replace("http://", "https://")
     with contextlib.ExitStack() as stack:
         stack.enter_context(pytest.warns(urllib3.exceptions.InsecureRequestWarning))

@@ -10,6 +10,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from sandbox.threaded_server.server import ThreadedServer
 
 Environ = dict[str, Any]
 SLOW_STARTED, SLOW_MAY_END = threading.Event(), threading.Event()
+BIG = 16 * 1024 * 1024
 
 
 def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -38,6 +40,9 @@ def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]
     if path == "/keep":
         start_response("200 OK", [("Connection", "keep-alive"), ("Content-Length", "0")])
         return []
+    if path == "/long-answer":
+        start_response("200 OK", [("Content-Length", str(BIG))])
+        return [b"x" * BIG]
     if path == "/empty":
         start_response("204 No Content", [])
         return []
@@ -170,7 +175,7 @@ def test_a_connection_per_request_reuses_the_idle_worker_threads(port: int) -> N
     for i in range(20):  # as urllib does: a new connection for every request
         assert raw(port, f"GET /{i} HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
     started = workers() - before
-    assert 1 <= len(started) <= 2, [t.name for t in started]
+    assert len(started) == 1, [t.name for t in started]  # idle before the close
 
 
 def test_repeated_headers_are_joined_and_kept_in_order(port: int) -> None:
@@ -328,7 +333,7 @@ def test_no_thread_for_a_connection_costs_that_connection_only(
     monkeypatch.setattr(threading.Thread, "start", start_or_fail)
     try:
         refused = raw(port, b"GET /refused HTTP/1.1\r\n\r\n")
-    except ConnectionResetError:  # closed with the request unread
+    except ConnectionError:  # closed with the request unread: a reset or a broken pipe
         refused = b""
     assert refused == b""  # closed, unanswered
     assert failures
@@ -352,3 +357,16 @@ def test_a_connection_the_server_closes_is_said_to_close_whatever_the_app_says(
     answer = raw(port, b"GET /keep HTTP/1.0\r\n\r\n")  # HTTP/1.0 without keep-alive
     head = answer.split(b"\r\n\r\n", 1)[0]
     assert b"Connection: close" in head and b"keep-alive" not in head
+
+
+def test_a_slow_reader_of_a_long_answer_is_not_cut_off(
+    port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "IDLE_TIMEOUT_S", 0.2)  # for requests, not answers
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET /long-answer HTTP/1.1\r\nConnection: close\r\n\r\n")
+        time.sleep(0.5)  # the reader pauses: the server's send blocks past its idle timeout
+        received = 0
+        while chunk := sock.recv(1 << 20):
+            received += len(chunk)
+    assert received > BIG  # the head and all of the body
