@@ -197,11 +197,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         assert box.process is not None
         pid = box.process.pid
         app: AppView = aim(box.endpoint, deploy_app(box.endpoint, seed=False, quiet=True))
-        warmed = warm_up(
-            app, DEFAULT_WARMUP, args.concurrency, time.monotonic() + 300, random.Random()
-        )
-        if not warmed["settled"]:
-            raise UserError(f"the warm-up's bookings did not settle: {warmed}")
+        warm_up(app, DEFAULT_WARMUP, args.concurrency, time.monotonic() + 300, random.Random())
         meter = ProcessMeter(box, pid)
         log_span = [box.log_file.stat().st_size]
         # Measured from the first request until every booking settled: the audit's reads

@@ -17,6 +17,7 @@ from typing import Any
 
 from skybook.appdata import AppView
 from skybook.load import books, driver, plan
+from skybook.load.target import LoadError
 from skybook.stats import summary
 
 DEFAULT_WARMUP = 60
@@ -26,7 +27,8 @@ def warm_up(
     app: AppView, count: int, concurrency: int, deadline: float, rng: random.Random
 ) -> dict[str, Any]:
     """Send ``count`` bookings that cannot run out of seats, wait until each settled, and
-    return what they measured (the audit never sees them: their run id is their own)."""
+    return what they measured (the audit never sees them: their run id is their own);
+    :class:`LoadError` if they do not all settle."""
     run_id = f"warmup{rng.getrandbits(32):08x}"
     seats = count * max(plan.SEAT_CHOICES)
     flights = driver.seed_flights(app, 1, seats, rng)
@@ -35,10 +37,13 @@ def warm_up(
     outcomes = driver.send_all(app, requests, concurrency, deadline)
     accepted = [o.booking_id for o in outcomes if o.booking_id]
     _, settled = books.wait_settled(app, accepted, deadline)
-    return {
+    warmed = {
         "requests": count,
         "accepted": len(accepted),
         "settled": settled and len(accepted) == count,  # every one booked, mailed
         "durationS": round(time.monotonic() - started, 2),
         "apiLatencyMs": summary([o.latency_ms for o in outcomes if o.latency_ms is not None]),
     }
+    if not warmed["settled"]:  # measuring on top of a broken app would mislead
+        raise LoadError(f"the warm-up's bookings did not settle: {warmed}")
+    return warmed
