@@ -23,7 +23,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import IO, Any, cast
+from typing import IO, Any, NamedTuple, cast
 
 from sandbox.threaded_server.http1 import (
     Answer,
@@ -56,6 +56,15 @@ class UpgradeRefused(HttpError):
         )
 
 
+class _Job(NamedTuple):
+    """A connection accepted, for a worker: what it serves there comes from its listener."""
+
+    sock: socket.socket
+    client: tuple[Any, ...]
+    app: WsgiApp
+    tls: ssl.SSLContext | None
+
+
 class ThreadedServer:
     """A worker thread per connection: the thread that reads a request runs LocalStack's
     handler chain and writes the answer, so a request holds the GIL in one thread only."""
@@ -68,7 +77,7 @@ class ThreadedServer:
         self._stopping = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._numbers = itertools.count(1)
-        self._jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._idle_workers = 0  # waiting on _jobs, not yet promised a job (under _lock)
         self._warned_at = 0.0
 
@@ -139,7 +148,7 @@ class ThreadedServer:
                     self._stopping.wait(ACCEPT_BACKOFF_S)
                 return
             sock.setblocking(True)
-            job = (sock, client, *self._listeners[listener])
+            job = _Job(sock, client, *self._listeners[listener])
             with self._lock:
                 self._connections.add(sock)
                 if self._idle_workers:
@@ -170,11 +179,11 @@ class ThreadedServer:
             self._warned_at = now
             LOG.warning("%s: %s", what, error)
 
-    def _work(self, job: tuple[Any, ...] | None) -> None:
+    def _work(self, job: _Job | None) -> None:
         """Serves connection after connection; ends after WORKER_IDLE_S without one."""
         try:
             while job is not None:
-                conn = job[0]
+                conn = job.sock
                 try:
                     conn = self._serve_connection(*job)
                 except Exception:  # a bug here must cost one connection, never the worker
