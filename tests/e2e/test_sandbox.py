@@ -86,6 +86,21 @@ def test_dynamodb_local_works_offline(aws: Callable[..., Any]) -> None:
     ddb.delete_table(TableName="runner-check")
 
 
+def test_dynamodb_local_keeps_its_tables_in_memory(
+    sandbox: SandboxUnderTest, aws: Callable[..., Any]
+) -> None:
+    """Nothing persists across starts, so no SQLite file: in memory is cheaper per request."""
+    running = embedded(sandbox)
+    aws("dynamodb").list_tables()  # DynamoDB Local starts on first use
+    java = [
+        line
+        for line in map(_cmdline, running.pids())
+        if any(arg.endswith("/DynamoDBLocal.jar") for arg in line)
+    ]
+    assert len(java) == 1, java
+    assert "-inMemory" in java[0] and "-dbPath" not in java[0], java[0]
+
+
 def test_ses_templated_email_is_captured(
     sandbox: SandboxUnderTest, aws: Callable[..., Any]
 ) -> None:
@@ -163,14 +178,19 @@ def _start_function_process(endpoint: str) -> None:
     assert lam.invoke(FunctionName="cleanup-probe")["Payload"].read() == b'"ok"'
 
 
+def _cmdline(pid: int) -> list[str]:
+    """A process's command line, empty once it is gone."""
+    try:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return []
+
+
 def _kinds(pids: list[int]) -> set[str]:
     """What the processes are: localstack, java, function (a runtime.py process)."""
     kinds = set()
     for pid in pids:
-        try:
-            cmdline = " ".join(psutil.Process(pid).cmdline())
-        except psutil.Error:
-            continue
+        cmdline = " ".join(_cmdline(pid))
         if "localstack.runtime.main" in cmdline:
             kinds.add("localstack")
         elif "java" in cmdline:
