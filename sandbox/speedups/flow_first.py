@@ -47,6 +47,7 @@ LOG = logging.getLogger(__name__)
 BACKLOG_ENV = "SKYBOOK_FLOW_BACKLOG"
 DEFAULT_BACKLOG = 8
 MAX_WAIT_S = 2.0
+IN_FLIGHT_ENV = "SKYBOOK_FLOW_API_IN_FLIGHT"
 API_IN_FLIGHT = 6  # API requests in their integration at once (the gate's second bound)
 STALE_S = 300.0
 
@@ -157,6 +158,10 @@ def backlog_limit() -> int:
     return max(0, number_setting(BACKLOG_ENV, DEFAULT_BACKLOG, int))
 
 
+def in_flight_limit() -> int:
+    return max(1, number_setting(IN_FLIGHT_ENV, API_IN_FLIGHT, int))
+
+
 @functools.cache  # once per process: installing twice would wrap twice
 def install() -> Backlog | None:
     limit = backlog_limit()
@@ -165,7 +170,7 @@ def install() -> Backlog | None:
     from localstack.services.apigateway.next_gen.execute_api.handlers import integration
     from localstack.services.lambda_.invocation import event_manager, version_manager
 
-    backlog = Backlog(limit)
+    backlog = Backlog(limit, in_flight_limit())
     manager = event_manager.LambdaEventManager
     enqueue, stop = manager.enqueue_event, manager.stop
     invoke = version_manager.LambdaVersionManager.invoke
