@@ -27,6 +27,7 @@ SPEEDUPS = (
     "lambda_logs",
     "events_pool",
     "events_log_target",
+    "internal_invoke",
     "keepalive_timers",
     "flow_first",
 )

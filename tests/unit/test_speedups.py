@@ -4,6 +4,7 @@ LocalStack is covered by the sandbox and e2e suites, which run with every speedu
 
 from __future__ import annotations
 
+import io
 import json
 import queue
 import threading
@@ -23,6 +24,7 @@ from sandbox.speedups import (
     chosen,
     fast_uuid,
     flow_first,
+    internal_invoke,
     keepalive_timers,
     lambda_logs,
 )
@@ -254,3 +256,39 @@ def test_flow_backlog_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch
     for raw, limit in (("", default), ("0", 0), ("3", 3), ("x", default)):
         monkeypatch.setenv(flow_first.BACKLOG_ENV, raw)
         assert flow_first.backlog_limit() == limit
+
+
+def test_flow_in_flight_bound_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = flow_first.API_IN_FLIGHT
+    for raw, bound in (("", default), ("10", 10), ("0", 1), ("x", default)):
+        monkeypatch.setenv(flow_first.IN_FLIGHT_ENV, raw)
+        assert flow_first.in_flight_limit() == bound
+
+
+def test_internal_invoke_keeps_the_clients_parameters_in_its_request_context() -> None:
+    context: dict[str, object] = {}
+    params = {"FunctionName": "f", "Payload": b"{}"}
+    internal_invoke.keep_params(params=params, context=context)
+    params["FunctionName"] = "changed later"
+    assert context[internal_invoke.PARAMS_KEY] == {"FunctionName": "f", "Payload": b"{}"}
+
+
+class _Request:
+    def __init__(self, body: bytes) -> None:
+        self.content_length = len(body)
+        self.body = body
+
+    def _get_stream_for_parsing(self) -> io.BytesIO:
+        return io.BytesIO(self.body)
+
+
+def test_internal_invoke_gives_the_payload_as_the_parser_would() -> None:
+    parsed = internal_invoke.service_request(
+        {"FunctionName": "f", "Qualifier": "1", "Payload": "ignored: the body counts"},
+        _Request(b'{"a": 1}'),
+    )
+    payload = parsed.pop("Payload")
+    assert payload.read() == b'{"a": 1}'
+    assert parsed == {"FunctionName": "f", "Qualifier": "1"}
+    empty = internal_invoke.service_request({"FunctionName": "f", "Payload": b""}, _Request(b""))
+    assert empty == {"FunctionName": "f"}  # the parser leaves out an empty payload
