@@ -1,29 +1,35 @@
-"""LocalStack's own Lambda invokes skip the handlers that only requests from outside need.
+"""LocalStack's own Lambda invokes skip what only requests from outside need.
 
 API Gateway invoking bookFlight and EventBridge invoking registerBooking and
 sendBookingReceipt call Lambda's ``Invoke`` through an internal botocore client. With
 ``IN_MEMORY_CLIENT`` (set by ``sandbox.runner``) such a request enters LocalStack's handler
 chain in memory (``GatewayShortCircuit``), but it still passes every handler that a request
-from outside needs: CORS, edge routes, ``/_localstack`` resources, data-plane hosts, content
-decoding, schema checks for LocalStack's own endpoints, pre-signed URLs and a missing
-signature. For this request each of those does nothing. And the protocol parser
-turns the HTTP request that botocore has just serialised back into the parameters the client
-was called with.
+from outside needs: CORS, edge routes, ``/_localstack`` resources, content decoding, schema
+checks for LocalStack's own endpoints, pre-signed URLs and a missing signature. For this
+request each of those does nothing (a review checked each against LocalStack 4.14's source:
+CORS acts only with an Origin, the edge routes match other hosts and paths, and so on). And
+the protocol parser matches the path against Lambda's routes to find the operation and the
+function's name, both of which the client had. Those internal invokes were about 5 to 8 % of
+LocalStack's CPU per booking, most of it the route matching (sequential A/B runs,
+docs/performance.md).
 
 This module hands such a request to a chain of the same gateway's handlers without those
-(``SKIPPED``), with the client's own parameters as the parsed request (``Payload`` as the
-parser gives it: a stream over the body). Everything else runs as before: the internal
-request parameters (source ARN, service principal), region and account from the signature,
-the trace header, custom handlers of extensions, the Lambda provider's own ``Invoke`` with its
-checks, its serialised answer or error, the response handlers (logging, analytics) and the
-exception handlers; botocore still signs the request and parses the answer. Only ``Invoke``
-of an internal Lambda client, only in memory; anything else goes through the whole chain.
-Measured in docs/performance.md.
+(:func:`skipped_handlers`), and with :class:`KeptPathParser` where the parser stood: the
+parser's own code for the members (headers, query, payload), given the path parameters the
+client was called with. Everything else runs as before: the internal request parameters
+(source ARN, service principal), region and account from the signature, the trace header,
+the pre-processing and custom handlers that extensions add, the Lambda provider's own
+``Invoke`` with its checks, its serialised answer or error, the response handlers (logging,
+analytics) and the exception handlers; botocore still signs the request and parses the
+answer. Only ``Invoke`` of an internal Lambda client, only in memory, and not while
+``DEBUG_HANDLER_CHAIN`` traces the gateway's chains; anything else goes through the whole
+chain. The handler lists are taken once, at the first such invoke (LocalStack 4.14 never
+changes them after its start).
 
 There is no seam for it: ``GatewayShortCircuit.__call__`` is wrapped (the original for
-everything else), and the client parameters are kept by a ``before-parameter-build`` handler
-on internal Lambda clients (``InternalClientFactory._get_client_post_hook`` wrapped). Installed
-once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
+everything else), and the client's parameters are kept by a ``before-parameter-build``
+handler on internal Lambda clients (``InternalClientFactory._get_client_post_hook``
+wrapped). Installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
 """
 
 from __future__ import annotations
@@ -40,14 +46,12 @@ def keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> No
 
 
 def skipped_handlers() -> list[Any]:
-    """The gateway's handlers that do nothing for an internal ``Invoke`` (the parser aside)."""
+    """The gateway's handlers that do nothing for an internal ``Invoke``."""
     from localstack.aws import handlers
 
     return [
-        handlers.parse_service_request,  # replaced by the client's own parameters
         handlers.enforce_cors,  # no Origin
         handlers.add_cors_response_headers,
-        handlers.preprocess_request,  # S3 hosts
         handlers.content_decoder,  # no Content-Encoding
         handlers.validate_request_schema,  # LocalStack's own endpoints
         handlers.validate_response_schema,
@@ -58,36 +62,57 @@ def skipped_handlers() -> list[Any]:
     ]
 
 
+class KeptPathParser:
+    """Stands where LocalStack's ``parse_service_request`` stands: its parser's own code for
+    the members (headers, query, body: ``_parse_payload``), given the path parameters the
+    client was called with. What is skipped is matching the path against every route of the
+    service, which only recovers those."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def __call__(self, chain: Any, context: Any, response: Any) -> None:
+        from localstack.aws.protocol.parser import create_parser
+
+        shape = context.operation.input_shape
+        uri_params = {
+            member.serialization.get("name", name): self.params[name]
+            for name, member in shape.members.items()
+            if member.serialization.get("location") == "uri" and name in self.params
+        }
+        parsed: dict[str, Any] = {}
+        parser = create_parser(context.service, context.protocol)
+        parser._parse_payload(context.request, shape, shape.members, uri_params, parsed)
+        context.service_request = parsed
+
+
 class TrimmedChain:
-    """A gateway's handler lists without :func:`skipped_handlers`, taken once."""
+    """A gateway's handler lists without :func:`skipped_handlers`, taken once, and with a
+    :class:`KeptPathParser` for LocalStack's parser in each request's chain."""
 
     def __init__(self, gateway: Any) -> None:
+        from localstack.aws import handlers
         from localstack.aws.handlers.service import ServiceRequestRouter
 
         skipped = {id(handler) for handler in skipped_handlers()}
-        self.request_handlers = [h for h in gateway.request_handlers if id(h) not in skipped]
+        kept = [h for h in gateway.request_handlers if id(h) not in skipped]
+        parser = [i for i, h in enumerate(kept) if h is handlers.parse_service_request]
+        # Without the parser or the router the chain is not what this expects: no shortcut.
+        self.usable = len(parser) == 1 and any(isinstance(h, ServiceRequestRouter) for h in kept)
+        at = parser[0] if self.usable else 0
+        self.before_parsing, self.after_parsing = kept[:at], kept[at + 1 :]
         self.response_handlers = [h for h in gateway.response_handlers if id(h) not in skipped]
         self.finalizers = list(gateway.finalizers)
         self.exception_handlers = list(gateway.exception_handlers)
-        # Without the router the request would end as an empty 404: then do not shortcut.
-        self.usable = any(isinstance(h, ServiceRequestRouter) for h in self.request_handlers)
 
-    def handle(self, context: Any, response: Any) -> None:
+    def handle(self, context: Any, response: Any, params: dict[str, Any]) -> None:
         from rolo.gateway.chain import HandlerChain
 
+        request_handlers = [*self.before_parsing, KeptPathParser(params), *self.after_parsing]
         chain = HandlerChain(
-            self.request_handlers, self.response_handlers, self.finalizers, self.exception_handlers
+            request_handlers, self.response_handlers, self.finalizers, self.exception_handlers
         )
         chain.handle(context, response)
-
-
-def service_request(params: dict[str, Any], request: Any) -> dict[str, Any]:
-    """What LocalStack's parser makes of an ``Invoke`` request, from the client's parameters:
-    the same members; the payload as a stream over the body, and only when there is one."""
-    parsed = {name: value for name, value in params.items() if name != "Payload"}
-    if request.content_length != 0:
-        parsed["Payload"] = request._get_stream_for_parsing()
-    return parsed
 
 
 @functools.cache  # once per process: installing twice would wrap twice
@@ -119,6 +144,7 @@ def install() -> None:
         kept = (params.get("context") or {}).get(PARAMS_KEY)
         if (
             kept is None
+            or config.DEBUG_HANDLER_CHAIN
             or operation is None
             or operation.name != "Invoke"
             or operation.service_model.service_name != "lambda"
@@ -133,9 +159,8 @@ def install() -> None:
         context = RequestContext(request=create_http_request(request))
         context.service = operation.service_model
         context.operation = operation
-        context.service_request = service_request(kept, context.request)  # type: ignore[assignment]
         response = Response()
-        chain.handle(context, response)
+        chain.handle(context, response, kept)
         return AWSResponse(
             url=context.request.url,
             status_code=response.status_code,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo: sandbox.speedups
@@ -28,9 +29,13 @@ CALLS: list[dict[str, Any]] = [
         "ClientContext": "eyJ4IjoxfQ==",
         "Qualifier": "live",
         "Payload": '{"s": "\u00e9"}',
+        "TenantId": " t 1\t",
+        "DurableExecutionName": "d1",
     },
-    {"FunctionName": "f", "InvocationType": "Event", "Payload": b"[1,2]"},
+    {"FunctionName": "f", "InvocationType": "Event", "Payload": b"[1,2]", "TraceHeader": True},
     {"FunctionName": "f", "InvocationType": "DryRun"},
+    {"FunctionName": "a/b", "Qualifier": "$LATEST", "Payload": b""},
+    {"FunctionName": "f", "Payload": "file", "InvocationType": "enum Event"},
     {"FunctionName": "missing"},
 ]
 SOURCE_ARN = "arn:aws:execute-api:us-east-1:000000000000:api/prod/POST/book-flight"
@@ -61,12 +66,22 @@ def gateway() -> Any:
                     "protocol": context.protocol,
                     "account": context.account_id,
                     "region": context.region,
-                    "trace": context.trace_context["aws_trace_header"].to_header_str(),
+                    "trace": context.request.headers.get("X-Amzn-Trace-Id")
+                    and context.trace_context["aws_trace_header"].to_header_str(),
                     "internal": context.is_internal_call,
                     "internal_params": dict(context.internal_request_params or {}),
                     "user_agent": context.request.user_agent.string,
+                    "partition": context.partition,
+                    "headers": {
+                        k: v
+                        for k, v in context.request.headers.items()
+                        if k.lower() not in ("authorization", "x-amz-date", "amz-sdk-invocation-id")
+                    },
                 }
             )
+            if context.operation.name != "Invoke":
+                response.set_data(b'{"Configuration": {"FunctionName": "f"}}')
+                return
             if request["FunctionName"] == "missing":
                 raise CommonServiceException(
                     "ResourceNotFoundException", "Function not found: missing", status_code=404
@@ -78,6 +93,7 @@ def gateway() -> Any:
     router = ServiceRequestRouter()
     recorder = RecordingLambda()
     router.add_handler(ServiceOperation("lambda", "Invoke"), recorder)
+    router.add_handler(ServiceOperation("lambda", "GetFunction"), recorder)
     assert load_service("lambda")  # the spec loads outside a runtime
     gw = Gateway(
         request_handlers=[
@@ -121,10 +137,32 @@ def gateway() -> Any:
     return gw
 
 
+def arguments(case: dict[str, Any]) -> dict[str, Any]:
+    """A case's parameters as callers pass them: EventBridge's ``TraceHeader`` object, a file
+    object as the payload, LocalStack's own enum as the invocation type (fresh each time)."""
+    import io
+
+    from localstack.aws.api.lambda_ import InvocationType
+    from localstack.utils.xray.trace_header import TraceHeader
+
+    params = dict(case)
+    if params.pop("TraceHeader", False):
+        params["TraceHeader"] = TraceHeader.from_header_str(TRACE)
+    if params.get("Payload") == "file":
+        params["Payload"] = io.BytesIO(b'{"from": "a file"}')
+    if params.get("InvocationType") == "enum Event":
+        params["InvocationType"] = InvocationType.Event
+    return params
+
+
 def client_result(lam: Any, params: dict[str, Any]) -> dict[str, Any]:
     """What the caller gets, as API Gateway calls it (with its source ARN and principal)."""
     from botocore.exceptions import ClientError
 
+    if params["FunctionName"] == "GetFunction":
+        answer = lam.get_function(FunctionName="f")
+        answer["ResponseMetadata"].pop("RequestId", None)
+        return {"answer": {"Configuration": answer["Configuration"]}}
     try:
         answer = lam.request_metadata(source_arn=SOURCE_ARN, service_principal="apigateway").invoke(
             **params
@@ -145,6 +183,7 @@ def main() -> None:
     from localstack.aws import client as ls_client
     from localstack.aws.connect import connect_to
     from localstack.aws.handlers.service import ServiceRequestParser
+    from localstack.services.events.target import LambdaTargetSender
 
     from sandbox.speedups import internal_invoke
 
@@ -169,13 +208,11 @@ def main() -> None:
     ServiceRequestParser.parse_and_enrich = counting_parse  # type: ignore[method-assign]
     internal_invoke.install()
     lam = connect_to(region_name="us-east-1").lambda_
-    lam.meta.events.register(
-        "before-sign.lambda.Invoke",
-        lambda request, **_: request.headers.__setitem__("X-Amzn-Trace-Id", TRACE),
-    )
+    # EventBridge's own hooks for its TraceHeader parameter, as its Lambda target registers them
+    LambdaTargetSender._register_client_hooks(SimpleNamespace(service="lambda"), lam)
     event = "before-parameter-build.lambda.Invoke"
     out = []
-    for params in CALLS:
+    for params in [*CALLS, {"FunctionName": "GetFunction"}]:  # the last: not an Invoke
         result = {}
         for name in ("whole", "trimmed"):
             if name == "whole":
@@ -183,7 +220,7 @@ def main() -> None:
             else:
                 lam.meta.events.register(event, internal_invoke.keep_params)
             parsed_before, seen_before = parsed, len(gw.recorder.seen)
-            got = client_result(lam, params)
+            got = client_result(lam, arguments(params))
             result[name] = {
                 "client": got,
                 "handler": gw.recorder.seen[seen_before:],

@@ -4,7 +4,6 @@ LocalStack is covered by the sandbox and e2e suites, which run with every speedu
 
 from __future__ import annotations
 
-import io
 import json
 import queue
 import threading
@@ -271,24 +270,3 @@ def test_internal_invoke_keeps_the_clients_parameters_in_its_request_context() -
     internal_invoke.keep_params(params=params, context=context)
     params["FunctionName"] = "changed later"
     assert context[internal_invoke.PARAMS_KEY] == {"FunctionName": "f", "Payload": b"{}"}
-
-
-class _Request:
-    def __init__(self, body: bytes) -> None:
-        self.content_length = len(body)
-        self.body = body
-
-    def _get_stream_for_parsing(self) -> io.BytesIO:
-        return io.BytesIO(self.body)
-
-
-def test_internal_invoke_gives_the_payload_as_the_parser_would() -> None:
-    parsed = internal_invoke.service_request(
-        {"FunctionName": "f", "Qualifier": "1", "Payload": "ignored: the body counts"},
-        _Request(b'{"a": 1}'),
-    )
-    payload = parsed.pop("Payload")
-    assert payload.read() == b'{"a": 1}'
-    assert parsed == {"FunctionName": "f", "Qualifier": "1"}
-    empty = internal_invoke.service_request({"FunctionName": "f", "Payload": b""}, _Request(b""))
-    assert empty == {"FunctionName": "f"}  # the parser leaves out an empty payload
