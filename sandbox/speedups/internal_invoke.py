@@ -35,8 +35,13 @@ wrapped). Installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
+LOG = logging.getLogger(__name__)
+TRIMMED = (
+    "internal Lambda invokes take a trimmed handler chain (sandbox/speedups/internal_invoke.py)"
+)
 PARAMS_KEY = "skybook_invoke_params"  # in botocore's request context
 
 
@@ -154,6 +159,12 @@ def install() -> None:
         chain = chains.get(id(self.gateway))
         if chain is None:
             chain = chains[id(self.gateway)] = TrimmedChain(self.gateway)
+            if chain.usable:
+                LOG.info(TRIMMED)
+            else:
+                LOG.warning(
+                    "internal Lambda invokes take the whole chain: no single parser and router"
+                )
         if not chain.usable:
             return short_circuit(self, event_name, request, **kwargs)
         context = RequestContext(request=create_http_request(request))

@@ -24,7 +24,15 @@ import pytest
 from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port
 from skybook.polling import poll
 from tests.conftest import SandboxUnderTest, pid_alive
-from tests.e2e.conftest import REPO, App, run_skybook, skybook_command, wait_for
+from tests.e2e.conftest import (
+    REPO,
+    App,
+    run_skybook,
+    skybook_command,
+    unique_date,
+    unique_email,
+    wait_for,
+)
 
 pytestmark = pytest.mark.sandbox
 REQUIRED = ("lambda", "events", "dynamodb", "ses", "apigateway", "iam", "logs", "sts")
@@ -70,6 +78,23 @@ def test_localstack_serves_http_and_https_on_one_port_through_the_kits_server(
             aws_secret_access_key="test",
         )
         assert "TableNames" in ddb.list_tables()
+
+
+def test_internal_lambda_invokes_take_the_trimmed_chain(
+    sandbox: SandboxUnderTest, app: App
+) -> None:
+    """The speedup is in use in a real sandbox, not only in its parity test: API Gateway's
+    invoke of bookFlight (any answer will do) logs that it took the trimmed chain."""
+    from sandbox.speedups.internal_invoke import TRIMMED
+
+    running = embedded(sandbox)
+    assert app.book("CDG", unique_date(), 1, unique_email()).status in (200, 400, 404)
+    wait_for(
+        lambda: TRIMMED in running.log_file.read_text(errors="replace"),
+        timeout=10,
+        what=f"the trimmed chain's line in {running.log_file}",
+    )
+    assert "take the whole chain" not in running.log_file.read_text(errors="replace")
 
 
 def test_dynamodb_local_works_offline(aws: Callable[..., Any]) -> None:
