@@ -26,14 +26,16 @@ answer. Only ``Invoke`` of an internal Lambda client, only in memory, and not wh
 chain. The handler lists are taken once, at the first such invoke (LocalStack 4.14 never
 changes them after its start).
 
-There is no seam for it: ``GatewayShortCircuit.__call__`` is wrapped (the original for
-everything else), and the client's parameters are kept by a ``before-parameter-build``
-handler on internal Lambda clients (``InternalClientFactory._get_client_post_hook``
-wrapped). Installed once at LocalStack's start by :mod:`sandbox.speedups.hooks`.
+There is no seam for it: ``GatewayShortCircuit.__call__`` is wrapped (the original runs in
+every case, for these calls with a :class:`TrimmedGateway` in place of the gateway), and the
+client's parameters are kept by a ``before-parameter-build`` handler on internal Lambda
+clients (``InternalClientFactory._get_client_post_hook`` wrapped). Installed once at
+LocalStack's start by :mod:`sandbox.speedups.hooks`.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from typing import Any
@@ -120,14 +122,22 @@ class TrimmedChain:
         chain.handle(context, response)
 
 
+class TrimmedGateway:
+    """Stands for the gateway in LocalStack's own ``GatewayShortCircuit`` for one call, which
+    still builds the request context and the answer as it always does."""
+
+    def __init__(self, chain: TrimmedChain, params: dict[str, Any]) -> None:
+        self.chain, self.params = chain, params
+
+    def handle(self, context: Any, response: Any) -> None:
+        self.chain.handle(context, response, self.params)
+
+
 @functools.cache  # once per process: installing twice would wrap twice
 def install() -> None:
-    from botocore.awsrequest import AWSResponse
     from localstack import config
     from localstack.aws import connect
-    from localstack.aws.api import RequestContext
-    from localstack.aws.client import GatewayShortCircuit, _ResponseStream, create_http_request
-    from localstack.http import Response
+    from localstack.aws.client import GatewayShortCircuit
 
     if not config.IN_MEMORY_CLIENT:
         return
@@ -145,16 +155,8 @@ def install() -> None:
     @functools.wraps(short_circuit)
     def __call__(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
         params = getattr(request, "params", None) or {}
-        operation = getattr(request, "operation_model", None)
-        kept = (params.get("context") or {}).get(PARAMS_KEY)
-        if (
-            kept is None
-            or config.DEBUG_HANDLER_CHAIN
-            or operation is None
-            or operation.name != "Invoke"
-            or operation.service_model.service_name != "lambda"
-            or self._internal_url not in request.url
-        ):
+        kept = (params.get("context") or {}).get(PARAMS_KEY)  # only an internal Lambda Invoke
+        if kept is None or config.DEBUG_HANDLER_CHAIN:
             return short_circuit(self, event_name, request, **kwargs)
         chain = chains.get(id(self.gateway))
         if chain is None:
@@ -167,17 +169,9 @@ def install() -> None:
                 )
         if not chain.usable:
             return short_circuit(self, event_name, request, **kwargs)
-        context = RequestContext(request=create_http_request(request))
-        context.service = operation.service_model
-        context.operation = operation
-        response = Response()
-        chain.handle(context, response, kept)
-        return AWSResponse(
-            url=context.request.url,
-            status_code=response.status_code,
-            headers=response.headers,
-            raw=_ResponseStream(response),
-        )
+        trimmed = copy.copy(self)  # LocalStack's short circuit, with the trimmed chain
+        trimmed.gateway = TrimmedGateway(chain, kept)
+        return short_circuit(trimmed, event_name, request, **kwargs)
 
     connect.InternalClientFactory._get_client_post_hook = _get_client_post_hook  # type: ignore[method-assign]
     GatewayShortCircuit.__call__ = __call__  # type: ignore[method-assign]
