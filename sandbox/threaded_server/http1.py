@@ -119,6 +119,13 @@ def read_head(rfile: IO[bytes]) -> RequestHead | None:
         raise Http2Refused
     if version not in (b"HTTP/1.1", b"HTTP/1.0"):
         raise HttpError(505, "HTTP Version Not Supported", HTTP1_ONLY)
+    values, casing = read_fields(rfile)
+    return RequestHead(method, target, version, values, casing)
+
+
+def read_fields(rfile: IO[bytes]) -> tuple[dict[bytes, list[bytes]], dict[bytes, bytes]]:
+    """The header lines up to the empty one: lower-case name -> values in the order received,
+    and lower-case name -> the sender's casing (the last seen)."""
     values: dict[bytes, list[bytes]] = {}
     casing: dict[bytes, bytes] = {}
     size = 0
@@ -127,7 +134,7 @@ def read_head(rfile: IO[bytes]) -> RequestHead | None:
     while True:
         line = _line(rfile, too_large)
         if line in (b"\r\n", b"\n"):
-            return RequestHead(method, target, version, values, casing)
+            return values, casing
         if not line:
             raise ClientGone
         size += len(line)
@@ -159,7 +166,7 @@ def read_body(head: RequestHead, rfile: IO[bytes], send: Callable[[bytes], Any])
     if head.version == b"HTTP/1.1" and (head.get(b"expect") or b"").lower() == b"100-continue":
         send(CONTINUE)
     if encoding is not None:
-        return _read_chunked(rfile)
+        return read_chunked(rfile)
     if not lengths:
         return io.BytesIO()
     length = int(lengths[0])
@@ -179,7 +186,8 @@ def _spooled() -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(IN_MEMORY_BODY)  # the server closes it
 
 
-def _read_chunked(rfile: IO[bytes]) -> IO[bytes]:
+def read_chunked(rfile: IO[bytes]) -> IO[bytes]:
+    """A chunked body, decoded (trailers dropped)."""
     body = _spooled()
     while True:
         line = rfile.readline(MAX_LINE + 1)
