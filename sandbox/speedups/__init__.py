@@ -28,6 +28,7 @@ SPEEDUPS = (
     "events_pool",
     "events_log_target",
     "internal_invoke",
+    "user_agent",
     "keepalive_timers",
     "flow_first",
 )
