@@ -29,6 +29,7 @@ SPEEDUPS = (
     "events_log_target",
     "internal_invoke",
     "user_agent",
+    "internal_resources",
     "keepalive_timers",
     "flow_first",
 )

@@ -51,6 +51,26 @@ def test_required_services_are_available(sandbox: SandboxUnderTest) -> None:
         assert services.get(name) in ("available", "running"), (name, services.get(name))
 
 
+def test_localstacks_own_resources_answer_beside_the_aws_apis(sandbox: SandboxUnderTest) -> None:
+    """What the internal_resources speedup must not change: LocalStack's resources, its 404
+    for an unknown one, merged slashes, and a path left to the AWS APIs (S3's, here)."""
+
+    def get(path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(f"{sandbox.endpoint}{path}") as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    status, body = get("/_localstack/info")
+    assert status == 200 and "version" in json.loads(body)
+    assert get("/_localstack/nothing-here") == (404, b"")
+    status, body = get("//_localstack/health")
+    assert status == 200 and "services" in json.loads(body)
+    status, body = get("/nothing-here")
+    assert status == 404 and b"NoSuchBucket" in body
+
+
 def test_localstack_serves_http_and_https_on_one_port_through_the_kits_server(
     sandbox: SandboxUnderTest,
 ) -> None:

@@ -31,6 +31,7 @@ from sandbox.speedups import (
     fast_uuid,
     flow_first,
     internal_invoke,
+    internal_resources,
     keepalive_timers,
     lambda_logs,
     user_agent,
@@ -346,3 +347,16 @@ def test_a_builders_copy_for_another_client_config_gets_its_own_string() -> None
     for_client = session_level.with_client_config(Config(user_agent_extra="extra/1"))
     assert build(for_client) == UserAgentString.to_string(for_client)
     assert "extra/1" in build(for_client)
+
+
+def test_localstacks_resources_are_looked_for_only_where_one_can_be() -> None:
+    routes = ["/_localstack/health", "/_localstack/init/<stage>", "/_localstack"]
+    can = internal_resources.can_hold_a_resource
+    assert not can("/", routes)
+    assert not can("/_aws/execute-api/abc/prod/book-flight", routes)
+    assert not can("/2015-03-31/functions/f/invocations", routes)
+    assert can("/_localstack/health", routes)
+    assert can("/_localstack/nothing-here", routes)  # LocalStack's own 404
+    assert can("//_localstack//health", routes)  # werkzeug merges the slashes first
+    assert can("/", [*routes, "/_localstack-extra/x"])  # a route elsewhere: no shortcut
+    assert can("/anything", [*routes, "/<path:path>"])
