@@ -10,12 +10,14 @@ object of LocalStack's ``DynamodbServer`` (``server.proxy.proxy``, used by
 ``AwsRequestProxy.forward`` as ``proxy.forward(request, forward_path=...)``) for one that
 writes the same method, path, query, headers and body in one ``sendall`` and reads the
 backend's status, headers and body with the kit's own HTTP/1.1 reader
-(:mod:`sandbox.threaded_server.http1`). What urllib3 added stays: ``Host`` when missing,
-``Accept-Encoding: identity`` when missing, ``Content-Length``; a kept-alive socket the backend
-has closed is dropped before it is reused, and nothing is retried (urllib3 ran with
-``retries=False``). Redirects are not followed (DynamoDB Local never sends one); LocalStack
-parses the answer, so a chunked one needs no rewriting of its framing headers, which rolo's
-proxy does. Parsing the response, errors and everything around it stay LocalStack's.
+(:mod:`sandbox.threaded_server.http1`). What urllib3 did stays: the target percent-encoded
+as it encoded it (:func:`wire_target`), ``Host`` and ``Accept-Encoding: identity`` when
+missing, ``Content-Length`` always; a kept-alive socket the backend has closed is dropped
+before it is reused, and nothing is retried (urllib3 ran with ``retries=False``). Not kept:
+urllib3's own ``User-Agent`` for a request without one (LocalStack's clients send theirs).
+Redirects are not followed (DynamoDB Local never sends one); LocalStack parses the answer,
+so a chunked one needs no rewriting of its framing headers, which rolo's proxy does. Parsing
+the response, errors and everything around it stay LocalStack's.
 
 There is no seam for the proxy's transport (``AwsRequestProxy`` builds its ``Proxy`` without a
 client argument), so ``DynamodbServer.__init__`` is wrapped; installed once at LocalStack's
@@ -25,10 +27,11 @@ start by :mod:`sandbox.speedups.hooks`.
 from __future__ import annotations
 
 import functools
+import re
 import socket
 import threading
 from typing import IO, Any, NamedTuple, cast
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from sandbox.threaded_server.http1 import (
     MAX_LINE,
@@ -39,7 +42,8 @@ from sandbox.threaded_server.http1 import (
 )
 
 _HOP_BY_HOP = ("content-length", "transfer-encoding", "connection")
-_WITH_BODY = ("POST", "PUT", "PATCH")  # urllib3 sends Content-Length: 0 for these when empty
+_SAFE_IN_PATH = "!$&'()*+,;=:@/%"  # RFC 3986 path characters, and escapes already made
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 CONNECT_TIMEOUT_S = 10.0
 MAX_IDLE = 64
 
@@ -79,6 +83,21 @@ class _Connection:
         self.sock.close()
 
 
+def wire_target(target: str) -> str:
+    """The request target as urllib3 sends it: what may not stand in a path or a query
+    percent-encoded (UTF-8), escapes already made kept in upper case, unless a stray ``%``
+    makes urllib3 escape every ``%``. LocalStack hands over the path decoded, so a space, CR
+    or LF must not reach the wire. (A ``#`` is escaped too, where urllib3 cut it off.)"""
+    path, question, query = target.partition("?")
+    parts = [(path, _SAFE_IN_PATH)] + ([(query, _SAFE_IN_PATH + "?")] if question else [])
+    return "?".join(quote(_escapes_kept(part), safe=safe) for part, safe in parts)
+
+
+def _escapes_kept(part: str) -> str:
+    part, escapes = _ESCAPE.subn(lambda match: match.group(0).upper(), part)
+    return part if escapes == part.count("%") else part.replace("%", "%25")
+
+
 def read_answer(rfile: IO[bytes], method: str) -> Answer:
     """One answer, ``1xx`` interim ones skipped; :class:`BackendError` if it is not HTTP/1.x."""
     try:
@@ -88,7 +107,12 @@ def read_answer(rfile: IO[bytes], method: str) -> Answer:
                 raise BackendError("the backend closed the connection before its answer")
             version, _, rest = line.rstrip(b"\r\n").partition(b" ")
             code = rest[:3]
-            if version not in (b"HTTP/1.1", b"HTTP/1.0") or not code.isdigit():
+            if (
+                version not in (b"HTTP/1.1", b"HTTP/1.0")
+                or not code.isdigit()
+                or rest[3:4] not in (b"", b" ")
+                or int(code) < 100
+            ):
                 raise BackendError(f"the backend answered {line[:60]!r}, not HTTP/1.x")
             status = int(code)
             values, casing = read_fields(rfile)
@@ -106,9 +130,13 @@ def read_answer(rfile: IO[bytes], method: str) -> Answer:
         if method == "HEAD" or status in (204, 304):
             body = b""
         elif encoding and encoding[-1].lower() != b"identity":
+            if encoding[-1].lower().rsplit(b",", 1)[-1].strip() != b"chunked":
+                raise BackendError(f"the backend's transfer coding {encoding[-1]!r} is not chunked")
             with read_chunked(rfile) as chunks:
                 body = chunks.read()
         elif lengths:
+            if not lengths[-1].isdigit():
+                raise BackendError(f"the backend's Content-Length {lengths[-1]!r} is not a number")
             length = int(lengths[-1])
             body = rfile.read(length)
             if len(body) < length:
@@ -144,7 +172,7 @@ class DirectProxy:
         if client_ip := request.remote_addr:
             xff = request.headers.get("X-Forwarded-For")
             out["X-Forwarded-For"] = f"{xff}, {client_ip}" if xff else client_ip
-        answer = self.exchange(request.method, path, out, restore_payload(request))
+        answer = self.exchange(request.method, wire_target(path), out, restore_payload(request))
         return Response(answer.body, status=answer.status, headers=answer.headers)
 
     def exchange(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
@@ -175,8 +203,7 @@ class DirectProxy:
             lines.append(f"Host: {host}:{port}")
         if "accept-encoding" not in given:
             lines.append("Accept-Encoding: identity")
-        if body or method in _WITH_BODY:
-            lines.append(f"Content-Length: {len(body)}")
+        lines.append(f"Content-Length: {len(body)}")  # urllib3: for any bytes body, even b""
         lines.append("\r\n")
         return "\r\n".join(lines).encode("latin-1") + body
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import json
 import os
@@ -115,6 +116,38 @@ def test_internal_lambda_invokes_take_the_trimmed_chain(
         what=f"the trimmed chain's line in {running.log_file}",
     )
     assert "take the whole chain" not in running.log_file.read_text(errors="replace")
+
+
+def test_a_dynamodb_requests_path_reaches_dynamodb_local_encoded(sandbox: SandboxUnderTest) -> None:
+    """LocalStack forwards the decoded path; the kit's client encodes it again as urllib3 did,
+    so a space stays a request and a CR LF cannot start a second one (DynamoDB Local's own
+    400 for the path, then the next request is answered as usual)."""
+    embedded(sandbox)  # the Docker image forwards with LocalStack's own proxy
+    host, port = sandbox.endpoint.removeprefix("http://").split(":")
+
+    def list_tables(path: str) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            conn.request("POST", path, body=b"{}", headers=_DYNAMODB_HEADERS)
+            answer = conn.getresponse()
+            return answer.status, answer.read()
+        finally:
+            conn.close()
+
+    status, body = list_tables("/a%20b")
+    assert status == 200 and "TableNames" in json.loads(body)
+    status, body = list_tables("/x%0D%0AX-Smuggled:%201%0D%0A%0D%0APOST%20/y")
+    assert status == 400 and b"Suspicious Path Character" in body
+    status, body = list_tables("/")
+    assert status == 200 and "TableNames" in json.loads(body)
+
+
+_DYNAMODB_HEADERS = {
+    "Content-Type": "application/x-amz-json-1.0",
+    "X-Amz-Target": "DynamoDB_20120810.ListTables",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=test/20261202/us-east-1/dynamodb/"
+    "aws4_request, SignedHeaders=host, Signature=0",  # LocalStack reads, never checks, it
+}
 
 
 def test_dynamodb_local_works_offline(aws: Callable[..., Any]) -> None:

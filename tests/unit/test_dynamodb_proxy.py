@@ -6,23 +6,34 @@ the e2e suite's part: every DynamoDB request of the app goes through it.)"""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, cast
 
 import pytest
 
-from sandbox.speedups.dynamodb_proxy import BackendError, DirectProxy
+from sandbox.speedups.dynamodb_proxy import BackendError, DirectProxy, wire_target
 from sandbox.threaded_server.http1 import RequestHead, read_body, read_head
 
-pytestmark = pytest.mark.timeout(20)  # a client and backend waiting on each other fail fast
+pytestmark = [
+    pytest.mark.timeout(20),  # a client and backend waiting on each other fail fast
+    pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning"),  # unclosed
+]
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\n\r\n{}"
+
+
+def _echo(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
 class Backend:
     """Answers each request with the next scripted answer (raw bytes), then closes the
-    connection if the script says so; records which connection carried which request."""
+    connection if the script says so, or, once the script is done, with the request's body;
+    records which connection carried which request."""
 
     def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -50,7 +61,7 @@ class Backend:
             while (head := read_head(cast(IO[bytes], rfile))) is not None:
                 body = read_body(head, cast(IO[bytes], rfile), conn.sendall).read()
                 self.seen.append((number, head, body))
-                answer, close = self.script.pop(0)
+                answer, close = self.script.pop(0) if self.script else (_echo(body), False)
                 conn.sendall(answer)
                 if close:
                     break
@@ -89,7 +100,7 @@ def test_sends_the_request_whole_with_what_urllib3_added(
     _, head, _ = backend.seen[1]
     assert head.values[b"host"] == [b"localhost:4566"]  # the client's, not a second one
     assert head.values[b"accept-encoding"] == [b"gzip"]
-    assert head.get(b"content-length") == b"0"  # a POST says its empty body
+    assert head.get(b"content-length") == b"0"
 
 
 def test_keeps_the_connection_for_the_next_request(backend: Backend, proxy: DirectProxy) -> None:
@@ -112,12 +123,13 @@ def test_a_connection_the_backend_closes_is_not_reused(
     assert [number for number, _, _ in backend.seen] == [1, 2, 3]
 
 
-def test_reads_chunked_answers_and_skips_100_continue(backend: Backend, proxy: DirectProxy) -> None:
+def test_reads_chunked_answers_and_skips_interim_ones(backend: Backend, proxy: DirectProxy) -> None:
     chunked = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         b'4;x=y\r\n{"a"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\nT: v\r\n\r\n'
     )
-    backend.answer(b"HTTP/1.1 100 Continue\r\n\r\n" + chunked, OK)
+    interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+    backend.answer(interim + chunked, OK)
     answer = proxy.exchange("POST", "/", {}, b"{}")
     assert (answer.status, answer.body) == (200, b'{"a": 1}')
     assert ("Transfer-Encoding", "chunked") in answer.headers  # as received: LocalStack parses
@@ -138,7 +150,7 @@ def test_answers_without_a_body_or_delimited_by_the_close(
     assert proxy.exchange("POST", "/", {}, b"").body == b"to the end"
     assert proxy.exchange("GET", "/", {}, b"").body == b"{}"
     assert [number for number, _, _ in backend.seen] == [1, 1, 1, 2]
-    assert backend.seen[3][1].get(b"content-length") is None  # a GET without a body
+    assert backend.seen[3][1].get(b"content-length") == b"0"  # as urllib3: any bytes body
 
 
 @pytest.mark.parametrize(
@@ -149,6 +161,10 @@ def test_answers_without_a_body_or_delimited_by_the_close(
         (b"SSH-2.0-OpenSSH\r\n\r\n", "not HTTP/1.x"),
         (b"HTTP/1.1 200 OK\r\nbad header\r\n\r\n", "unreadable answer"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "unreadable answer"),
+        (b"HTTP/1.1 2000 OK\r\n\r\n", "not HTTP/1.x"),
+        (b"HTTP/1.1 099 Odd\r\n\r\n", "not HTTP/1.x"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}", "not a number"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n{}", "not chunked"),
     ],
 )
 def test_a_misbehaving_backend_is_a_clear_error(
@@ -167,7 +183,8 @@ def test_a_header_that_would_split_the_request_is_refused_unsent(
 ) -> None:
     with pytest.raises(ValueError, match="invalid header"):
         proxy.exchange("POST", "/", {"X-A": "1\r\nX-B: 2"}, b"{}")
-    assert backend.connections == 0
+    assert proxy.exchange("POST", "/", {"X-A": "1"}, b"{}").body == b"{}"
+    assert [head.values.get(b"x-b") for _, head, _ in backend.seen] == [None]
 
 
 def test_an_unreachable_backend_is_a_connection_error() -> None:
@@ -176,3 +193,68 @@ def test_an_unreachable_backend_is_a_connection_error() -> None:
         port = unused.getsockname()[1]
     with pytest.raises(ConnectionError):
         DirectProxy(f"http://127.0.0.1:{port}").exchange("POST", "/", {}, b"{}")
+
+
+def test_http_1_0_keep_alive_is_kept(backend: Backend, proxy: DirectProxy) -> None:
+    backend.answer(b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\n{}", OK)
+    for _ in range(2):
+        assert proxy.exchange("POST", "/", {}, b"{}").body == b"{}"
+    assert [number for number, _, _ in backend.seen] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("target", "sent"),
+    [  # what urllib3 2.x sent for each (urllib3.util.url._encode_target)
+        ("/", "/"),
+        ("/a b", "/a%20b"),
+        ("/a\r\nPOST /smuggled HTTP/1.1", "/a%0D%0APOST%20/smuggled%20HTTP/1.1"),
+        ("/€", "/%E2%82%AC"),
+        ("/x%2fy%20z", "/x%2Fy%20z"),
+        ("/%zz%20", "/%25zz%2520"),
+        ("/p?q=a b&r=?/x", "/p?q=a%20b&r=?/x"),
+        ("/a:b@c!$&'()*+,;=-._~", "/a:b@c!$&'()*+,;=-._~"),
+    ],
+)
+def test_the_target_is_encoded_as_urllib3_encoded_it(target: str, sent: str) -> None:
+    assert wire_target(target) == sent
+
+
+def test_many_threads_share_the_connections_and_each_gets_its_answer(
+    backend: Backend, proxy: DirectProxy
+) -> None:
+    def client(number: int) -> list[bool]:
+        bodies = [b"%d-%d" % (number, i) for i in range(25)]
+        return [proxy.exchange("POST", "/", {}, body).body == body for body in bodies]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(client, range(8)))
+    assert all(all(ok) for ok in results)
+    assert backend.connections <= 8
+
+
+def test_no_socket_is_left_open_after_errors_and_close(backend: Backend) -> None:
+    def open_sockets() -> int:
+        return sum(1 for fd in os.listdir("/proc/self/fd") if _is_socket(fd))
+
+    before = open_sockets()
+    proxy = DirectProxy(f"http://127.0.0.1:{backend.port}")
+    backend.answer(
+        b"garbage\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{}", close=True
+    )
+    for _ in range(2):
+        with pytest.raises(BackendError):
+            proxy.exchange("POST", "/", {}, b"{}")
+    for _ in range(3):
+        proxy.exchange("POST", "/", {}, b"{}")
+    proxy.close()
+    deadline = time.monotonic() + 5  # the backend closes its ends as it sees ours close
+    while open_sockets() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert open_sockets() == before
+
+
+def _is_socket(fd: str) -> bool:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    except OSError:
+        return False
