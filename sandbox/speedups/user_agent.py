@@ -21,8 +21,29 @@ import functools
 from collections.abc import Callable, Hashable
 from typing import Any
 
-_CACHE = "_skybook_built"  # per builder; botocore's copies share it, hence the config in the key
+_CACHE = "_skybook_built"  # per builder; botocore's copies share it: all they differ in is keyed
 _MAX_ENTRIES = 64  # a key per distinct feature set: a handful in practice
+
+
+def _config_settings(config: Any) -> Hashable:
+    """What ``to_string`` reads of a client's config, read each time (a config changed in
+    place gets its new string)."""
+    if config is None:
+        return None
+    supplied = (
+        config._supplied_user_agent
+        if hasattr(config, "_supplied_user_agent")
+        else config.user_agent
+    )
+    retries = config.retries
+    return (
+        supplied,
+        bool(retries),
+        retries.get("mode") if retries else None,
+        config.endpoint_discovery_enabled,
+        config.user_agent_appid,
+        config.user_agent_extra,
+    )
 
 
 def _inputs(builder: Any) -> Hashable:
@@ -32,7 +53,7 @@ def _inputs(builder: Any) -> Hashable:
     return (
         frozenset(builder._client_features or ()),
         frozenset(() if context is None else context.features),
-        builder._client_config,  # hashed by identity; botocore copies the builder per client
+        _config_settings(builder._client_config),
         builder._session_user_agent_name,
         builder._session_user_agent_version,
         builder._session_user_agent_extra,
