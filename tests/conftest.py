@@ -72,6 +72,7 @@ def _named(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _one_worker_for_the_sandbox(items)
     if _wants_slow(config):
         return
     named = _named(config)
@@ -84,6 +85,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if item not in slow]
     config.stash[_SLOW_LEFT_OUT] = len(slow)
+
+
+def _one_worker_for_the_sandbox(items: list[pytest.Item]) -> None:
+    """With workers (``-n 2 --dist loadgroup``, as ./scripts/test runs), the tests of a sandbox
+    (the shared one, their own, the slow ones) run on one worker, one after the other, while
+    the others run the rest: one session sandbox, and sandboxes never compete with each other."""
+    for item in items:
+        if (
+            "sandbox" in getattr(item, "fixturenames", ())
+            or item.get_closest_marker("sandbox")
+            or item.get_closest_marker("slow")
+        ):
+            item.add_marker(pytest.mark.xdist_group("sandbox"))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker tells the controller how many slow tests it left out (it collected them)."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["slow_left_out"] = session.config.stash.get(_SLOW_LEFT_OUT, 0)
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: the controller hears each worker
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    left_out = getattr(node, "workeroutput", {}).get("slow_left_out", 0)
+    node.config.stash[_SLOW_LEFT_OUT] = max(node.config.stash.get(_SLOW_LEFT_OUT, 0), left_out)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
