@@ -188,11 +188,11 @@ def test_a_header_that_would_split_the_request_is_refused_unsent(
 
 
 def test_an_unreachable_backend_is_a_connection_error() -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
-    with pytest.raises(ConnectionError):
-        DirectProxy(f"http://127.0.0.1:{port}").exchange("POST", "/", {}, b"{}")
+    with socket.socket() as bound:  # bound, not listening: refused, and the port stays ours
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        with pytest.raises(ConnectionError):
+            DirectProxy(f"http://127.0.0.1:{port}").exchange("POST", "/", {}, b"{}")
 
 
 def test_http_1_0_keep_alive_is_kept(backend: Backend, proxy: DirectProxy) -> None:

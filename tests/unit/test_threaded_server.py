@@ -287,8 +287,9 @@ def test_shutdown_closes_idle_connections_and_stops_listening(
     server.shutdown()
     assert idle.recv(100) == b""  # the server closed the kept-alive connection
     idle.close()
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    # Its listening sockets are closed (a connect to the port could still succeed: another
+    # process may have bound the freed port, or Linux may connect the socket to itself).
+    assert [listener.fileno() for listener in server._listeners] == [-1]
 
 
 def test_a_silent_client_is_let_go_after_the_idle_timeout(

@@ -53,11 +53,11 @@ def test_json_raises_on_what_is_not_json() -> None:
 
 
 def test_nothing_listening_is_unreachable() -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{closed.getsockname()[1]}/"
-    with pytest.raises(Unreachable) as error:
-        request(url, timeout=5)
+    with socket.socket() as bound:  # bound, not listening: refused, and the port stays ours
+        bound.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{bound.getsockname()[1]}/"
+        with pytest.raises(Unreachable) as error:
+            request(url, timeout=5)
     assert isinstance(error.value.reason, ConnectionRefusedError)
     assert not error.value.timed_out
 
