@@ -71,6 +71,7 @@ def _named(config: pytest.Config) -> list[str]:
     return named
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _one_worker_for_the_sandbox(items)
     if _wants_slow(config):

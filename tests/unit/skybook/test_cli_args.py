@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import os
 import socketserver
+import sys
 import threading
 from pathlib import Path
 
@@ -83,11 +84,12 @@ def test_a_closed_pipe_is_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
         raise BrokenPipeError
 
     monkeypatch.setattr("skybook.commands.browse.cmd_flights", closed)
-    saved = os.dup(1)
+    stdout = sys.stdout.fileno()  # under pytest's capture not 1 but its file's: restore that
+    saved = os.dup(stdout)
     try:
         assert main(["flights"]) == 0
     finally:
-        os.dup2(saved, 1)
+        os.dup2(saved, stdout)
         os.close(saved)
 
 
