@@ -157,6 +157,7 @@ class DirectProxy:
         self._address = (url.hostname or "localhost", url.port or 80)
         self._idle: list[_Connection] = []
         self._lock = threading.Lock()
+        self._closed = False  # then a connection given back is closed, not kept
 
     def forward(self, request: Any, forward_path: str | None = None, headers: Any = None) -> Any:
         from rolo.request import get_raw_path, restore_payload
@@ -221,13 +222,14 @@ class DirectProxy:
 
     def _give_back(self, conn: _Connection) -> None:
         with self._lock:
-            if len(self._idle) < MAX_IDLE:
+            if not self._closed and len(self._idle) < MAX_IDLE:
                 self._idle.append(conn)
                 return
         conn.close()
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()

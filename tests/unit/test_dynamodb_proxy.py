@@ -258,3 +258,27 @@ def _is_socket(fd: str) -> bool:
         return os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
     except OSError:
         return False
+
+
+def test_a_request_in_flight_as_the_proxy_closes_does_not_keep_its_connection(
+    backend: Backend,
+) -> None:
+    proxy = DirectProxy(f"http://127.0.0.1:{backend.port}")
+    release = threading.Event()
+    backend.answer(OK)
+    original_serve = backend._serve
+
+    def slow_serve(conn: socket.socket, number: int) -> None:
+        release.wait(5)  # the answer comes only after close()
+        original_serve(conn, number)
+
+    backend._serve = slow_serve  # type: ignore[method-assign]
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(proxy.exchange, "POST", "/", {}, b"{}")
+        deadline = time.monotonic() + 5
+        while backend.connections == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proxy.close()
+        release.set()
+        assert in_flight.result(timeout=5).body == b"{}"
+    assert backend.closed.acquire(timeout=5)  # its connection was closed, not kept idle
