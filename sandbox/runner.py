@@ -23,11 +23,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.cpu_split import HELPER_CPUS_ENV
+from sandbox.cpu_split import SETTING as CPU_SPLIT
+from sandbox.cpu_split import plan as split_cpus
 from sandbox.devmode import DEV_FILE_ENV, FILE_NAME
 from sandbox.paths import Paths
 from sandbox.setup import is_ready
@@ -70,6 +73,8 @@ class SandboxSettings:
     # Start DynamoDB Local's JVM (several seconds) in the background once the gateway is up,
     # so the first table call does not pay for it.
     prewarm_dynamodb: bool = True
+    # LocalStack on a core of its own, the processes it starts on the others (sandbox.cpu_split).
+    cpu_split: bool = True
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -96,6 +101,13 @@ class SandboxSettings:
             values["port"] = int(port)
         if services := os.environ.get("SKYBOOK_SERVICES"):
             values["services"] = tuple(s.strip() for s in services.split(",") if s.strip())
+        if split := os.environ.get(CPU_SPLIT, "").strip():
+            if split not in ("0", "1"):
+                raise SandboxError(
+                    f"{CPU_SPLIT}={split!r} is not 0 or 1: use 0 to let LocalStack share "
+                    "every core with the processes it starts"
+                )
+            values["cpu_split"] = split == "1"
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -134,6 +146,18 @@ def _prctl(option: int, value: int) -> None:
 def _die_with_parent() -> None:
     """Runs in the child before exec: SIGTERM it when the starting process dies."""
     _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _before_exec(cpus: frozenset[int] | None) -> Callable[[], None]:
+    """What LocalStack's child runs before exec: dies with its parent, starts on ``cpus``
+    (so every thread it will have starts there too)."""
+
+    def run() -> None:
+        _die_with_parent()
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)
+
+    return run
 
 
 def marked_pids(sandbox_id: str) -> list[int]:
@@ -273,7 +297,11 @@ class Sandbox:
             raise SandboxError("the sandbox is not installed yet: run ./scripts/setup")
         self.check_can_start()
         sandbox_id = self._id = uuid.uuid4().hex
+        split = split_cpus(os.sched_getaffinity(0)) if self.settings.cpu_split else None
         env = self._environment(sandbox_id)
+        env.pop(HELPER_CPUS_ENV, None)
+        if split is not None:
+            env.update(split.env())
         self._prepare_dirs()
         log = self.log_file.open("wb")
         started = time.time()
@@ -286,7 +314,7 @@ class Sandbox:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_before_exec(split.localstack if split else None),
         )
         log.close()
         self.record_file.write_text(
@@ -299,6 +327,7 @@ class Sandbox:
                     "port": self.settings.port,
                     "started": started,
                     "log": str(self.log_file),
+                    "cpus": split.as_record() if split else None,
                 },
                 indent=2,
             )

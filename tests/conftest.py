@@ -14,7 +14,9 @@ them); pytest's temporary files go to ``.skybook/pytest``, emptied at the start 
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +129,17 @@ def pid_alive(pid: int) -> bool:
         return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
+
+
+def thread_cpus(pid: int) -> Counter[tuple[int, ...]]:
+    """How many of a process's threads may run on which CPUs (affinity is per thread); empty
+    once the process is gone."""
+    found: Counter[tuple[int, ...]] = Counter()
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):  # a thread that just ended
+                found[tuple(sorted(os.sched_getaffinity(int(task.name))))] += 1
+    return found
 
 
 @dataclass

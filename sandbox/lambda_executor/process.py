@@ -18,6 +18,8 @@ from concurrent.futures import Future
 from queue import SimpleQueue
 from typing import Any
 
+from sandbox.cpu_split import move_this_thread_to_helpers
+
 # Must match runtime.LOG_MARKER and runtime.FDS_ENV (runtime.py imports nothing of ours).
 LOG_MARKER = b"\x00SKYBOOK-LOG-END\x00"
 FDS_ENV = "_SKYBOOK_RUNTIME"
@@ -62,6 +64,8 @@ class _Spawner:
         return future.result()
 
     def _run(self) -> None:
+        # Function processes start where this thread runs: off LocalStack's own core.
+        move_this_thread_to_helpers()
         while True:
             future, args, kwargs = self._queue.get()
             try:

@@ -24,7 +24,7 @@ import pytest
 
 from sandbox.runner import Sandbox, SandboxError, SandboxSettings, free_port
 from skybook.polling import poll
-from tests.conftest import SandboxUnderTest, pid_alive
+from tests.conftest import SandboxUnderTest, pid_alive, thread_cpus
 from tests.e2e.conftest import (
     REPO,
     App,
@@ -177,6 +177,38 @@ def test_dynamodb_local_keeps_its_tables_in_memory(
     ]
     assert len(java) == 1, java
     assert "-inMemory" in java[0] and "-dbPath" not in java[0], java[0]
+
+
+def test_localstack_has_a_core_of_its_own_and_what_it_starts_the_others(
+    sandbox: SandboxUnderTest, aws: Callable[..., Any]
+) -> None:
+    """sandbox.cpu_split: LocalStack's threads on its core, except the two that start
+    processes; DynamoDB Local and the function processes on the other cores."""
+    from tests.sandbox.lambdas import create_python_function, invoke
+
+    running = embedded(sandbox)
+    record = running.record()
+    assert record is not None
+    if record["cpus"] is None:
+        pytest.skip("one usable CPU: nothing to split")
+    own, helpers = tuple(record["cpus"]["localstack"]), tuple(record["cpus"]["helpers"])
+    assert own and helpers and not set(own) & set(helpers)
+    lam = aws("lambda")
+    create_python_function(
+        lam,
+        "cpu-probe",
+        "import os\ndef handler(e, c):\n    return sorted(os.sched_getaffinity(0))\n",
+    )
+    assert tuple(invoke(lam, "cpu-probe")[0]) == helpers
+    aws("dynamodb").list_tables()  # DynamoDB Local runs
+    localstack = thread_cpus(record["pid"])
+    assert set(localstack) == {own, helpers}, localstack
+    assert localstack[helpers] <= 2 < localstack[own], localstack  # the spawner, DynamoDB's
+    started = [pid for pid in running.pids() if pid != record["pid"]]
+    kinds = {" ".join(_cmdline(pid)): cpus for pid in started if (cpus := thread_cpus(pid))}
+    assert any("DynamoDBLocal" in line for line in kinds), kinds
+    assert any("runtime.py" in line for line in kinds), kinds
+    assert all(set(cpus) == {helpers} for cpus in kinds.values()), kinds
 
 
 def test_ses_templated_email_is_captured(

@@ -10,6 +10,9 @@ executor falls back to what a normal user can do, and says so in the log:
 
 LocalStack's LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES (a string in the environment) sets
 the response limit, with AWS's error for it.
+
+Without the CPU split (SKYBOOK_CPU_SPLIT=0), LocalStack and its function processes may run on
+every CPU the caller may.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pytest
 from botocore.config import Config
 
 from sandbox.runner import Sandbox, temporary_sandbox
-from tests.conftest import QUICK_STOP, REGION, SandboxUnderTest
+from tests.conftest import QUICK_STOP, REGION, SandboxUnderTest, thread_cpus
 from tests.sandbox.lambdas import create_python_function, invoke
 
 if TYPE_CHECKING:
@@ -48,7 +51,7 @@ def handler(event, context):
         write = errno.errorcode[e.errno]
     modes = [stat.S_IMODE(os.stat(p).st_mode) for p in (task, os.path.join(task, "app.py"))]
     return {"tmp": tmp, "files": sorted(os.listdir(tmp)), "write": write, "modes": modes,
-            "pid": os.getpid()}
+            "pid": os.getpid(), "cpus": sorted(os.sched_getaffinity(0))}
 """
 
 
@@ -65,6 +68,7 @@ def configured(sandbox: SandboxUnderTest) -> Iterator[tuple[Sandbox, LambdaClien
         },
         services=("lambda", "logs", "sts", "iam", "sqs"),
         prewarm_dynamodb=False,
+        cpu_split=False,
     ) as own:
         lam = boto3.client(
             "lambda",
@@ -109,3 +113,15 @@ def test_configured_response_limit(configured: tuple[Sandbox, LambdaClient]) -> 
             f"Response payload size exceeded maximum allowed payload size ({LIMIT} bytes)."
         ),
     }
+
+
+def test_without_the_cpu_split_every_cpu_is_shared(
+    configured: tuple[Sandbox, LambdaClient],
+) -> None:
+    own, lam = configured
+    everywhere = tuple(sorted(os.sched_getaffinity(0)))
+    create_python_function(lam, "cpus", PROBES)
+    assert tuple(invoke(lam, "cpus")[0]["cpus"]) == everywhere
+    record = own.record()
+    assert record is not None and record["cpus"] is None
+    assert set(thread_cpus(record["pid"])) == {everywhere}
