@@ -7,7 +7,7 @@ often finds the GIL taken again and sleeps, and the threads keep moving between 
 sharing them (and their caches) with DynamoDB Local and the function processes. In a load run
 its threads switched 10,900 times a second and moved between cores 1,200 times; on a core of
 their own 3,600 and never (``/proc/<pid>/task/*/sched``). Interleaved load runs on two cores
-gave more bookings per second with the split in 7 of 8 pairs, about a quarter more on average
+gave more bookings per second with the split in 8 of 9 pairs, 29 % more in all
 (docs/performance.md, "A core for LocalStack").
 
 Who does what: the runner starts LocalStack on its core (:func:`plan`, ``preexec``) and tells
