@@ -19,6 +19,15 @@ def _machine_seconds() -> tuple[float, float]:
     return total - idle, total
 
 
+def _allowed_cpus(pid: int) -> list[int] | None:
+    """The CPUs a process's main thread may run on (the sandbox gives LocalStack one of its
+    own); None once it is gone."""
+    try:
+        return sorted(os.sched_getaffinity(pid))
+    except OSError:
+        return None
+
+
 def _process_seconds(pid: int) -> float | None:
     """User + system CPU seconds of one process (not its children); None once it is gone."""
     try:
@@ -50,4 +59,5 @@ class CpuMeter:
             before, after = self.processes[name], _process_seconds(pid)
             if before is not None and after is not None:
                 result[f"{name}CpuPercentOfOneCore"] = round(100 * (after - before) / wall, 1)
+            result[f"{name}Cpus"] = _allowed_cpus(pid)
         return result

@@ -3,6 +3,9 @@ target. (A real run against the session's app is tests/e2e/test_load.py.)"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -11,6 +14,7 @@ from skybook.contract import NOTIFICATION_SENT
 from skybook.load import report
 from skybook.load.__main__ import main as load_main
 from skybook.load.audit import audit
+from skybook.load.cpu import CpuMeter
 from skybook.load.driver import Outcome
 from skybook.load.plan import BookingRequest, Flight
 from skybook.load.target import LoadError, aim, require_loopback
@@ -137,3 +141,26 @@ def test_report_times_the_email_from_the_request_and_from_the_apis_answer() -> N
     )
     assert built["bookingToEmailMs"]["max"] == 1000.0
     assert built["answerToEmailMs"]["p50"] == 500.0 and built["answerToEmailMs"]["max"] == 700.0
+
+
+def test_the_cpu_report_names_each_watched_process_share_and_cpus() -> None:
+    """The load report says how busy LocalStack was and on which CPUs it ran (a core of its
+    own when the sandbox splits them), so that a throughput can be read."""
+    one = min(os.sched_getaffinity(0))
+    child = subprocess.Popen(
+        [sys.executable, "-c", "input()"],
+        stdin=subprocess.PIPE,
+        preexec_fn=lambda: os.sched_setaffinity(0, {one}),
+    )
+    try:
+        meter = CpuMeter({"me": os.getpid(), "child": child.pid})
+        sum(range(10**6))
+        report = meter.report()
+    finally:
+        child.kill()
+        child.wait()
+    assert report["meCpus"] == sorted(os.sched_getaffinity(0))
+    assert report["childCpus"] == [one]
+    assert report["meCpuPercentOfOneCore"] > 0
+    gone = CpuMeter({"gone": child.pid}).report()
+    assert gone["goneCpus"] is None and "goneCpuPercentOfOneCore" not in gone
