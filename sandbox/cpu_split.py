@@ -1,35 +1,34 @@
 """LocalStack on a core of its own; the processes it starts on the other cores.
 
 LocalStack serves every AWS API from one Python process: one GIL, so never more than one
-core of work, and under load the core the whole app waits on. Spread over two cores, its
-70-odd threads hand the GIL to each other across cores: a thread woken on the other core
-often finds the GIL taken again and sleeps, and the threads keep moving between the cores,
-sharing them (and their caches) with DynamoDB Local and the function processes. In a load run
-its threads switched 10,900 times a second and moved between cores 1,200 times; on a core of
-their own 3,600 and never (``/proc/<pid>/task/*/sched``). Interleaved load runs on two cores
-gave more bookings per second with the split in 8 of 9 pairs, 29 % more in all
-(docs/performance.md, "A core for LocalStack").
+core of work, and under load the core the whole app waits on. Spread over several cores, its
+70-odd threads hand the GIL to each other across cores (a thread woken on another core often
+finds it taken again and sleeps) and keep moving between cores, whose caches they share with
+DynamoDB Local and the function processes. On one core of its own a booking costs less CPU
+and the machine completes more of them: docs/performance.md, "A core for LocalStack", has the
+measurements.
 
-Who does what: the runner starts LocalStack on its core (:func:`plan`, ``preexec``) and tells
-it the helpers' cores (:data:`HELPER_CPUS_ENV`); inside LocalStack, the thread that spawns
-function processes (``sandbox.lambda_executor.process``) and the one that starts DynamoDB
-Local (:func:`install`) move to those cores first, so their children start there (a child
-inherits the affinity of the thread that forks it). ``SKYBOOK_CPU_SPLIT=0`` turns it off;
-with one usable CPU there is nothing to split. Linux only, like the sandbox.
+Who does what: the runner starts LocalStack on its core (:func:`for_this_process`, in the
+child before exec) and tells it the others (:data:`HELPER_CPUS_ENV`). Inside LocalStack, the
+thread that spawns function processes (``sandbox.lambda_executor.process``) and each thread
+that runs a server as a process (:func:`install`: DynamoDB Local here) move to those cores
+first, so that what they start runs there (a child inherits the affinity of the thread that
+forks it). The core is not LocalStack's alone: the rest of the machine (the test runner, the
+load driver, your editor) is not placed. ``SKYBOOK_CPU_SPLIT=0`` turns it off; with one
+usable CPU there is nothing to split. Linux only, like the sandbox.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 LOG = logging.getLogger(__name__)
-SETTING = "SKYBOOK_CPU_SPLIT"  # "1" (default) or "0"
+SETTING = "SKYBOOK_CPU_SPLIT"  # "1" (the default) or "0"
 HELPER_CPUS_ENV = "SKYBOOK_HELPER_CPUS"  # set by the runner for LocalStack's process
 
 
@@ -48,15 +47,34 @@ class Split:
         return {HELPER_CPUS_ENV: ",".join(map(str, sorted(self.helpers)))}
 
 
-def plan(available: set[int] | frozenset[int]) -> Split | None:
-    """The last usable CPU for LocalStack, the others for its helpers; None below two CPUs.
+def wanted(value: str) -> bool:
+    """Whether :data:`SETTING`'s value asks for the split (unset: yes)."""
+    value = value.strip()
+    if value in ("", "1"):
+        return True
+    if value == "0":
+        return False
+    raise ValueError(
+        f"{SETTING}={value!r} is not 0 or 1: use 1 (the default: LocalStack on a core of its "
+        "own) or 0 (every process on every core)"
+    )
 
-    LocalStack needs one core at most (its GIL); everything else it starts can use the rest.
+
+def plan(available: set[int] | frozenset[int]) -> Split | None:
+    """The last usable CPU for LocalStack, the others for what it starts; None below two.
+
+    The last, because on many machines CPU 0 takes more of the interrupts and housekeeping.
     """
     if len(available) < 2:
         return None
     mine = max(available)
     return Split(localstack=frozenset({mine}), helpers=frozenset(available - {mine}))
+
+
+def for_this_process() -> Split | None:
+    """The split of the CPUs this process may use (a cpuset or ``taskset`` may allow fewer
+    than the machine has)."""
+    return plan(os.sched_getaffinity(0))
 
 
 def helper_cpus() -> frozenset[int] | None:
@@ -73,28 +91,9 @@ def helper_cpus() -> frozenset[int] | None:
 
 def move_this_thread_to_helpers() -> None:
     """Moves the calling thread (only it: Linux affinity is per thread) to the helpers' CPUs,
-    so that the processes it starts from now on start there."""
-    if (cpus := helper_cpus()) is not None:
-        _set_this_thread(cpus)
-
-
-@contextlib.contextmanager
-def on_helper_cpus() -> Iterator[None]:
-    """The calling thread on the helpers' CPUs for the block: threads and processes it starts
-    there stay there."""
-    cpus = helper_cpus()
-    if cpus is None:
-        yield
+    so that the threads and processes it starts from now on start there."""
+    if (cpus := helper_cpus()) is None:
         return
-    before = os.sched_getaffinity(0)
-    _set_this_thread(cpus)
-    try:
-        yield
-    finally:
-        _set_this_thread(before)
-
-
-def _set_this_thread(cpus: frozenset[int] | set[int]) -> None:
     try:
         os.sched_setaffinity(0, cpus)
     except OSError as e:  # CPUs taken away since the start (a cgroup's cpuset, say)
@@ -102,23 +101,24 @@ def _set_this_thread(cpus: frozenset[int] | set[int]) -> None:
 
 
 def install() -> None:
-    """Inside LocalStack: DynamoDB Local starts on the helpers' CPUs.
+    """Inside LocalStack: the servers it runs as processes start on the helpers' CPUs.
 
-    LocalStack starts it (and restarts it) from a thread of its own, created in
-    ``DynamodbServer.do_start_thread``; created on the helpers' CPUs, that thread forks the JVM
-    there. No seam for it: that one method is wrapped.
+    LocalStack runs each (DynamoDB Local; kinesis-mock and OpenSearch too, were they among the
+    services) in a ``ShellCommandThread`` of its own, which starts it and starts it again
+    when it exits. No seam for it: ``ShellCommandThread.run_cmd`` is wrapped, so that the
+    thread moves to the helpers' CPUs before it starts anything.
     """
     if helper_cpus() is None:
         return
-    from localstack.services.dynamodb.server import DynamodbServer
+    from localstack.utils.run import ShellCommandThread
 
-    DynamodbServer.do_start_thread = _started_on_helpers(DynamodbServer.do_start_thread)
+    ShellCommandThread.run_cmd = _moved_first(ShellCommandThread.run_cmd)  # type: ignore[method-assign]
 
 
-def _started_on_helpers(start: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(start)
+def _moved_first(run: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(run)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with on_helper_cpus():
-            return start(*args, **kwargs)
+        move_this_thread_to_helpers()
+        return run(*args, **kwargs)
 
     return wrapper

@@ -28,9 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.cpu_split import HELPER_CPUS_ENV
-from sandbox.cpu_split import SETTING as CPU_SPLIT
-from sandbox.cpu_split import plan as split_cpus
+from sandbox import cpu_split as cpus
 from sandbox.devmode import DEV_FILE_ENV, FILE_NAME
 from sandbox.paths import Paths
 from sandbox.setup import is_ready
@@ -101,13 +99,10 @@ class SandboxSettings:
             values["port"] = int(port)
         if services := os.environ.get("SKYBOOK_SERVICES"):
             values["services"] = tuple(s.strip() for s in services.split(",") if s.strip())
-        if split := os.environ.get(CPU_SPLIT, "").strip():
-            if split not in ("0", "1"):
-                raise SandboxError(
-                    f"{CPU_SPLIT}={split!r} is not 0 or 1: use 0 to let LocalStack share "
-                    "every core with the processes it starts"
-                )
-            values["cpu_split"] = split == "1"
+        try:
+            values["cpu_split"] = cpus.wanted(os.environ.get(cpus.SETTING, ""))
+        except ValueError as e:
+            raise SandboxError(str(e)) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -297,9 +292,9 @@ class Sandbox:
             raise SandboxError("the sandbox is not installed yet: run ./scripts/setup")
         self.check_can_start()
         sandbox_id = self._id = uuid.uuid4().hex
-        split = split_cpus(os.sched_getaffinity(0)) if self.settings.cpu_split else None
+        split = cpus.for_this_process() if self.settings.cpu_split else None
         env = self._environment(sandbox_id)
-        env.pop(HELPER_CPUS_ENV, None)
+        env.pop(cpus.HELPER_CPUS_ENV, None)
         if split is not None:
             env.update(split.env())
         self._prepare_dirs()

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -27,6 +27,24 @@ def test_localstack_gets_the_last_cpu_and_its_helpers_the_others() -> None:
     assert split.as_record() == {"localstack": [2], "helpers": [0, 1]}
 
 
+def test_the_split_is_of_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cpuset or ``taskset`` may allow fewer CPUs than the machine has."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {4})
+    assert cpu_split.for_this_process() is None
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {2, 6})
+    assert cpu_split.for_this_process() == Split(frozenset({6}), frozenset({2}))
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", True), (" 1 ", True), ("0", False)])
+def test_the_setting(value: str, expected: bool) -> None:
+    assert cpu_split.wanted(value) is expected
+
+
+def test_a_wrong_setting_names_both_values() -> None:
+    with pytest.raises(ValueError, match=r"SKYBOOK_CPU_SPLIT='yes' is not 0 or 1: use 1 .* or 0"):
+        cpu_split.wanted("yes")
+
+
 @pytest.mark.parametrize(
     ("value", "expected"), [("", None), ("0", {0}), (" 0,2 ", {0, 2}), ("0,x", None)]
 )
@@ -39,11 +57,9 @@ def test_helper_cpus_from_the_environment(
 
 @pytest.fixture
 def helpers(monkeypatch: pytest.MonkeyPatch) -> Iterator[frozenset[int]]:
-    """The first usable CPU as the helpers' (the calling thread's affinity restored after)."""
-    chosen = frozenset({min(MINE)})
+    """The first usable CPU as the helpers'."""
     monkeypatch.setenv(HELPER_CPUS_ENV, str(min(MINE)))
-    yield chosen
-    os.sched_setaffinity(0, MINE)
+    yield frozenset({min(MINE)})
 
 
 def _child_cpus() -> list[int]:
@@ -56,6 +72,12 @@ def _child_cpus() -> list[int]:
     return [int(cpu) for cpu in out.strip("[]\n").split(",")]
 
 
+def _in_a_thread(run: Callable[[], None]) -> None:
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+
 @needs_two
 def test_a_thread_on_the_helpers_cpus_starts_its_processes_there(
     helpers: frozenset[int],
@@ -66,32 +88,24 @@ def test_a_thread_on_the_helpers_cpus_starts_its_processes_there(
         cpu_split.move_this_thread_to_helpers()
         seen.append(_child_cpus())
 
-    thread = threading.Thread(target=spawner)
-    thread.start()
-    thread.join()
+    _in_a_thread(spawner)
     assert seen == [sorted(helpers)]
     assert os.sched_getaffinity(0) == MINE  # only that thread moved
 
 
 @needs_two
-def test_a_block_on_the_helpers_cpus_gives_its_threads_those_and_then_restores(
+def test_a_wrapped_server_thread_moves_before_it_starts_anything(
     helpers: frozenset[int],
 ) -> None:
-    seen: list[set[int]] = []
-
-    def start() -> threading.Thread:
-        thread = threading.Thread(target=lambda: seen.append(os.sched_getaffinity(0)))
-        thread.start()
-        return thread
-
-    cpu_split._started_on_helpers(start)().join()
-    assert seen == [helpers]
+    """What ``install`` does to LocalStack's ``ShellCommandThread.run_cmd``."""
+    seen: list[list[int]] = []
+    _in_a_thread(cpu_split._moved_first(lambda: seen.append(_child_cpus())))
+    assert seen == [sorted(helpers)]
     assert os.sched_getaffinity(0) == MINE
 
 
 def test_without_a_split_nothing_moves(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(HELPER_CPUS_ENV, raising=False)
-    cpu_split.move_this_thread_to_helpers()
-    with cpu_split.on_helper_cpus():
-        assert os.sched_getaffinity(0) == MINE
-    assert _child_cpus() == sorted(MINE)
+    seen: list[list[int]] = []
+    _in_a_thread(cpu_split._moved_first(lambda: seen.append(_child_cpus())))
+    assert seen == [sorted(MINE)]

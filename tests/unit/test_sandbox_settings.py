@@ -29,7 +29,7 @@ def test_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
         ("SKYBOOK_PORT", "70000", "port 70000 is out of range"),
         ("SKYBOOK_SANDBOX", "../..", "sandbox name '../..' is invalid"),
         ("SKYBOOK_SANDBOX", "a b", "sandbox name 'a b' is invalid"),
-        ("SKYBOOK_CPU_SPLIT", "yes", "SKYBOOK_CPU_SPLIT='yes' is not 0 or 1"),
+        ("SKYBOOK_CPU_SPLIT", "yes", "SKYBOOK_CPU_SPLIT='yes' is not 0 or 1: use 1"),
     ],
 )
 def test_bad_values_are_refused_in_one_line(
