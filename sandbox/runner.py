@@ -143,14 +143,14 @@ def _die_with_parent() -> None:
     _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _before_exec(cpus: frozenset[int] | None) -> Callable[[], None]:
-    """What LocalStack's child runs before exec: dies with its parent, starts on ``cpus``
-    (so every thread it will have starts there too)."""
+def _before_exec(localstack_cpus: frozenset[int] | None) -> Callable[[], None]:
+    """What LocalStack's child runs before exec: dies with its parent, starts on
+    ``localstack_cpus`` (so every thread it will have starts there too)."""
 
     def run() -> None:
         _die_with_parent()
-        if cpus is not None:
-            os.sched_setaffinity(0, cpus)
+        if localstack_cpus is not None:
+            os.sched_setaffinity(0, localstack_cpus)
 
     return run
 
