@@ -34,6 +34,7 @@ from tests.e2e.conftest import (
     unique_email,
     wait_for,
 )
+from tests.sandbox.lambdas import create_python_function, invoke
 
 pytestmark = pytest.mark.sandbox
 REQUIRED = ("lambda", "events", "dynamodb", "ses", "apigateway", "iam", "logs", "sts")
@@ -184,8 +185,6 @@ def test_localstack_has_a_core_of_its_own_and_what_it_starts_the_others(
 ) -> None:
     """sandbox.cpu_split: LocalStack's threads on its core, except the two that start
     processes; DynamoDB Local and the function processes on the other cores."""
-    from tests.sandbox.lambdas import create_python_function, invoke
-
     running = embedded(sandbox)
     record = running.record()
     assert record is not None
